@@ -6,6 +6,7 @@ every problem is reported with the pair it belongs to and the field that is wron
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -100,9 +101,10 @@ class PairEntry(_Strict):
     qvalue: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
     half_life_candles: Annotated[FiniteFloat, Field(gt=0)] | None = None
     n_obs: Annotated[int, Field(ge=20)] | None = None
-    z_score_threshold: Annotated[FiniteFloat, Field(gt=0)] = DEFAULT_ENTRY_Z
-    exit_z: Annotated[FiniteFloat, Field(ge=0)] = DEFAULT_EXIT_Z
-    stop_loss_z: Annotated[FiniteFloat, Field(gt=0)] = DEFAULT_STOP_Z
+    # Per-pair overrides of the strategy's (hyperoptable) thresholds; None = use the strategy's.
+    z_score_threshold: Annotated[FiniteFloat, Field(gt=0)] | None = None
+    exit_z: Annotated[FiniteFloat, Field(ge=0)] | None = None
+    stop_loss_z: Annotated[FiniteFloat, Field(gt=0)] | None = None
     entry_size_leg_a: Annotated[FiniteFloat, Field(gt=0)]
     entry_size_leg_b: Annotated[FiniteFloat, Field(gt=0)]
     mean_reversion_window: Annotated[int, Field(ge=10, le=10_000)] = DEFAULT_MEAN_REVERSION_WINDOW
@@ -121,10 +123,13 @@ class PairEntry(_Strict):
     def _consistent(self) -> PairEntry:
         if self.leg_a == self.leg_b:
             raise ValueError(f"leg_a and leg_b are the same symbol {self.leg_a}")
-        if not self.exit_z < self.z_score_threshold < self.stop_loss_z:
+        exit_z, entry_z, stop_z = self.thresholds_or(
+            DEFAULT_EXIT_Z, DEFAULT_ENTRY_Z, DEFAULT_STOP_Z
+        )
+        if not exit_z < entry_z < stop_z:
             raise ValueError(
                 "thresholds must satisfy exit_z < z_score_threshold < stop_loss_z, got "
-                f"{self.exit_z} / {self.z_score_threshold} / {self.stop_loss_z}"
+                f"{exit_z} / {entry_z} / {stop_z}"
             )
         expected_b = self.hedge_ratio * self.entry_size_leg_a
         if abs(self.entry_size_leg_b - expected_b) > SIZE_RATIO_TOLERANCE * expected_b:
@@ -133,6 +138,16 @@ class PairEntry(_Strict):
                 f"entry_size_leg_a = {expected_b:.6g}: the legs would not be delta-neutral"
             )
         return self
+
+    def thresholds_or(
+        self, exit_z: float, entry_z: float, stop_z: float
+    ) -> tuple[float, float, float]:
+        """(exit, entry, stop) with this pair's overrides applied over the given defaults."""
+        return (
+            self.exit_z if self.exit_z is not None else exit_z,
+            self.z_score_threshold if self.z_score_threshold is not None else entry_z,
+            self.stop_loss_z if self.stop_loss_z is not None else stop_z,
+        )
 
     @property
     def coins(self) -> tuple[str, str]:
@@ -245,3 +260,73 @@ def write_pairs_config(config: PairsConfig, path: str | os.PathLike[str]) -> Non
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+class SchedulePeriod(_Strict):
+    """One re-scan of a walk-forward run: its pairs trade on candles opened in [from, until)."""
+
+    valid_from: UtcDatetime
+    valid_until: UtcDatetime | None = None
+    config: PairsConfig
+
+    @model_validator(mode="after")
+    def _causal(self) -> SchedulePeriod:
+        window = self.config.scan_window
+        if window is None:
+            raise ValueError("a schedule period must record the scan window it was chosen on")
+        if window.end > self.valid_from:
+            raise ValueError(
+                f"look-ahead: the scan used candles up to {window.end.isoformat()} but its pairs "
+                f"trade from {self.valid_from.isoformat()}"
+            )
+        if self.valid_until is not None and self.valid_until <= self.valid_from:
+            raise ValueError("valid_until must be after valid_from")
+        return self
+
+
+class PairsSchedule(_Strict):
+    """Walk-forward pair selection: what production's daily re-scan would have chosen, when."""
+
+    version: Literal[1] = 1
+    kind: Literal["walk_forward"] = "walk_forward"
+    generated_at: UtcDatetime | None = None
+    timeframe: str | None = None
+    periods: list[SchedulePeriod]
+
+    @field_validator("periods")
+    @classmethod
+    def _ordered(cls, periods: list[SchedulePeriod]) -> list[SchedulePeriod]:
+        if not periods:
+            raise ValueError("a schedule needs at least one period")
+        for prev, nxt in itertools.pairwise(periods):
+            if nxt.valid_from <= prev.valid_from:
+                raise ValueError("periods must be in increasing valid_from order")
+            if prev.valid_until is not None and prev.valid_until > nxt.valid_from:
+                raise ValueError(f"periods overlap at {nxt.valid_from.isoformat()}")
+        return periods
+
+    def to_json(self) -> str:
+        return self.model_dump_json(indent=2, exclude_none=True) + "\n"
+
+
+def load_schedule(path: str | os.PathLike[str]) -> PairsSchedule:
+    file = Path(path)
+    try:
+        raw = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PairsConfigError(f"{file}: file not found") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise PairsConfigError(f"{file}: cannot be read as JSON ({exc})") from None
+    try:
+        return PairsSchedule.model_validate(raw)
+    except ValidationError as exc:
+        problems = [
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg'].removeprefix('Value error, ')}"
+            for err in exc.errors()
+        ]
+        raise PairsConfigError(f"{file} is invalid:\n  - " + "\n  - ".join(problems)) from None
+
+
+def write_schedule(schedule: PairsSchedule, path: str | os.PathLike[str]) -> None:
+    PairsSchedule.model_validate_json(schedule.to_json())
+    atomic_write_text(path, schedule.to_json())

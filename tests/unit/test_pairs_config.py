@@ -38,7 +38,8 @@ def test_the_spec_example_entry_is_valid() -> None:
     config = parse_pairs_config([spec_entry()])
     pair = config.pairs[0]
     assert pair.hedge_ratio == 16.67
-    assert pair.exit_z == 0.5
+    assert pair.exit_z is None  # not in the file: the strategy's (hyperoptable) default applies
+    assert pair.thresholds_or(0.5, 2.0, 4.0) == (0.5, 2.0, 4.0)
     assert config.symbols == ["BTC/USDT:USDT", "ETH/USDT:USDT"]
 
 

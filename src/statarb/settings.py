@@ -1,0 +1,72 @@
+"""The strategy's own settings: the `statarb` section of FreqTrade's config.json.
+
+FreqTrade validates its own keys and ignores unknown ones silently (SPEC §6: the original's
+`max_stake_amount` was ignored), so our section is validated here, strictly: a typo is an
+error at start, not a default in production.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+
+class SettingsError(ValueError):
+    """The `statarb` config section is invalid; the message names the key."""
+
+
+class StrategySettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Where the pairs come from: a fixed pairs config, or a walk-forward schedule (backtests).
+    pairs_config: str = "pairs_config.json"
+    pairs_schedule: str | None = None
+    # Risk: at most this many spreads (each spread is two FreqTrade trades).
+    max_open_spreads: Annotated[int, Field(ge=1, le=50)] = 2
+    # Margin committed to one spread (both legs), as % of the account's total stake balance.
+    max_risk_percent: Annotated[float, Field(gt=0, le=100)] = 10.0
+    leverage: Annotated[float, Field(ge=1, le=125)] = 2.0
+    # Largest relative miss of the hedge ratio accepted after rounding to the lot grid.
+    max_hedge_error: Annotated[float, Field(gt=0, le=0.2)] = 0.01
+    # Close only once z is inside the exit band AND its move towards zero has stalled.
+    require_turn: bool = True
+    # Trailing stationarity re-test of the traded spread (ADF with constant, fixed lag).
+    retest_window: Annotated[int, Field(ge=30)] = 500
+    retest_every: Annotated[int, Field(ge=1)] = 60
+    retest_max_pvalue: Annotated[float, Field(gt=0, le=1)] = 0.10
+    # After a z-stop the pair is locked for this many candles: a broken spread is not re-entered.
+    stop_cooldown_candles: Annotated[int, Field(ge=0)] = 60
+    # FreqAI gate: the model must predict at least this reversion (z units) with this confidence.
+    model_gate: bool = True
+    min_model_reversion: float = 0.0
+    min_model_confidence: float = 0.0
+    # Durable manual-review flag, relative to user_data_dir unless absolute.
+    review_flag: str = "state/manual_review.json"
+
+    @model_validator(mode="after")
+    def _sources(self) -> StrategySettings:
+        if not self.pairs_config and not self.pairs_schedule:
+            raise ValueError("set pairs_config or pairs_schedule")
+        return self
+
+    def resolve(self, path: str, base: Path) -> Path:
+        candidate = Path(path)
+        return candidate if candidate.is_absolute() else base / candidate
+
+
+def parse_settings(config: dict[str, Any]) -> StrategySettings:
+    """Validate `config["statarb"]` (absent = all defaults)."""
+    section = config.get("statarb", {})
+    if not isinstance(section, dict):
+        raise SettingsError("config key 'statarb' must be an object")
+    try:
+        return StrategySettings.model_validate(section)
+    except ValidationError as exc:
+        problems = [
+            f"statarb.{'.'.join(str(p) for p in err['loc']) or '(section)'}: "
+            f"{err['msg'].removeprefix('Value error, ')}"
+            for err in exc.errors()
+        ]
+        raise SettingsError("invalid 'statarb' config:\n  - " + "\n  - ".join(problems)) from None

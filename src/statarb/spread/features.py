@@ -1,0 +1,178 @@
+"""Per-candle spread columns for one coin: its pair, the spread, z, the re-test, model inputs.
+
+Everything here is causal: the value at candle t uses candles <= t only (rolling windows end at
+t; the stationarity re-test at t looks back; the walk-forward period valid at t was chosen on
+earlier candles). The only exception is the model's *label*, which looks `horizon` candles ahead
+by definition and is used for training only (FreqAI cuts it at each training window's end).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from statarb.spread.book import SpreadBook
+from statarb.stats.cointegration import adf_test
+from statarb.stats.inputs import StatsInputError
+from statarb.stats.rolling import rolling_zscore
+from statarb.timeutil import epoch_minutes
+
+SPREAD_COLUMNS = ("spread_pair", "spread_role", "hedge_ratio", "spread", "spread_z", "coint_ok")
+
+
+@dataclass(frozen=True)
+class RetestParams:
+    """Trailing ADF (with constant, fixed lag) on the traded spread, every `every` candles."""
+
+    window: int = 500
+    every: int = 60
+    max_pvalue: float = 0.10
+    lag: int = 1
+
+
+def spread_columns(
+    dates: pd.Series,
+    closes: Mapping[str, pd.Series],
+    book: SpreadBook,
+    symbol: str,
+    *,
+    timeframe_minutes: int,
+    retest: RetestParams,
+) -> pd.DataFrame:
+    """Spread columns for `symbol` over `dates`; empty pair ("") where it is in no spread.
+
+    `closes` maps each symbol to its close prices aligned with `dates` (NaN where missing).
+    """
+    index = dates.index
+    out = pd.DataFrame(
+        {
+            "spread_pair": pd.Series("", index=index, dtype=object),
+            "spread_role": pd.Series("", index=index, dtype=object),
+            "hedge_ratio": np.nan,
+            "spread": np.nan,
+            "spread_z": np.nan,
+            "coint_ok": False,
+        },
+        index=index,
+    )
+    for mask, active in book.segments(symbol, dates):
+        entry = active.entry
+        if entry.leg_a not in closes or entry.leg_b not in closes:
+            continue  # partner candles missing: no spread, so no entry (never a guess)
+        close_a = closes[entry.leg_a].astype(float)
+        close_b = closes[entry.leg_b].astype(float)
+        spread = close_a - entry.intercept - entry.hedge_ratio * close_b
+        z = rolling_zscore(spread, entry.mean_reversion_window)
+        ok = stationarity_flags(
+            spread, dates, mask, timeframe_minutes=timeframe_minutes, params=retest
+        )
+        out.loc[mask, "spread_pair"] = entry.pair_id
+        out.loc[mask, "spread_role"] = str(active.role)
+        out.loc[mask, "hedge_ratio"] = entry.hedge_ratio
+        out.loc[mask, "spread"] = spread[mask]
+        out.loc[mask, "spread_z"] = z[mask]
+        out.loc[mask, "coint_ok"] = ok[mask]
+    return out
+
+
+def stationarity_flags(
+    spread: pd.Series,
+    dates: pd.Series,
+    mask: np.ndarray,
+    *,
+    timeframe_minutes: int,
+    params: RetestParams,
+) -> pd.Series:
+    """True where the last re-test (at or before the candle) found the spread stationary.
+
+    Re-test points are candles whose open time is a multiple of `every` candles since the epoch,
+    so a backtest and a live bot test at the same moments. Each test uses the `window` candles
+    ending at its point; the answer holds until the next point. Before the first point: False.
+    """
+    minutes = epoch_minutes(dates)
+    is_point = (minutes // timeframe_minutes) % params.every == 0
+    positions = np.flatnonzero(is_point)
+    first_needed = np.flatnonzero(mask)[0] if mask.any() else len(mask)
+    # The test point just before the segment starts also matters (its answer carries over).
+    earlier = positions[positions <= first_needed]
+    start_at = earlier[-1] if earlier.size else first_needed
+    result = pd.Series(np.nan, index=spread.index)
+    values = spread.to_numpy(dtype=float)
+    selected = ((positions >= start_at) & mask[positions]) | (positions == start_at)
+    for pos in positions[selected]:
+        if pos + 1 < params.window:
+            continue
+        window = values[pos + 1 - params.window : pos + 1]
+        if not np.isfinite(window).all():
+            result.iloc[pos] = 0.0
+            continue
+        try:
+            pvalue = adf_test(window, maxlag=params.lag, autolag=None, regression="c").pvalue
+        except StatsInputError:
+            pvalue = 1.0  # constant or degenerate spread: not evidence of mean reversion
+        result.iloc[pos] = 1.0 if pvalue <= params.max_pvalue else 0.0
+    return result.ffill().fillna(0.0).astype(bool)
+
+
+def model_features(z: pd.Series, in_pair: pd.Series) -> pd.DataFrame:
+    """FreqAI inputs that describe the spread (`%` = feature). Zero outside any pair."""
+    feats = pd.DataFrame(index=z.index)
+    feats["%-spread_z"] = z
+    feats["%-spread_z_abs"] = z.abs()
+    for lag in (1, 5, 15):
+        feats[f"%-spread_z_chg_{lag}"] = z.diff(lag)
+    feats["%-spread_z_vol_20"] = z.diff().rolling(20, min_periods=20).std()
+    feats["%-spread_z_max_abs_60"] = z.abs().rolling(60, min_periods=60).max()
+    feats = feats.where(in_pair, 0.0)
+    feats["%-in_pair"] = in_pair.astype(float)
+    return feats
+
+
+def reversion_label(z: pd.Series, in_pair: pd.Series, horizon: int) -> pd.Series:
+    """Target: how far z moves towards (and through) zero over the next `horizon` candles.
+
+    `-sign(z_t) * (z_{t+h} - z_t)`: positive when the stretched spread reverts, i.e. the P&L of
+    the mean-reverting position in z units. 0 outside a pair (see model_features).
+    """
+    future = z.shift(-horizon)
+    label = -np.sign(z) * (future - z)
+    return label.where(in_pair, 0.0)
+
+
+def open_spread_z(
+    close_a: np.ndarray,
+    close_b: np.ndarray,
+    *,
+    hedge_ratio: float,
+    window: int,
+    live_price_a: float | None = None,
+    live_price_b: float | None = None,
+) -> tuple[float, float]:
+    """(z_now, z_prev) of an open spread from closed candles (oldest first), optionally live.
+
+    Uses the spread's own entry hedge ratio, so a re-scan that changes the pair's ratio never
+    changes how an open position is judged. With live prices, z_now places the current spread
+    against the window of closed candles (the 5-second stop check); z_prev is the last close's z.
+    Returns NaN when there are fewer than `window + 1` finite candles.
+    """
+    spread = np.asarray(close_a, dtype=float) - hedge_ratio * np.asarray(close_b, dtype=float)
+    if spread.size < window + 1 or not np.isfinite(spread[-(window + 1) :]).all():
+        return float("nan"), float("nan")
+    last = spread[-window:]
+    prev = spread[-(window + 1) : -1]
+    z_last = _z(last[-1], last)
+    z_prev = _z(prev[-1], prev)
+    if live_price_a is None or live_price_b is None:
+        return z_last, z_prev
+    live = live_price_a - hedge_ratio * live_price_b
+    return _z(live, last), z_last
+
+
+def _z(value: float, window: np.ndarray) -> float:
+    std = window.std(ddof=1)
+    if not np.isfinite(std) or std <= 0:
+        return float("nan")
+    return float((value - window.mean()) / std)

@@ -1,0 +1,107 @@
+"""What a FreqTrade trade is, seen as one leg of a spread instance.
+
+FreqTrade knows trades per symbol; a spread is two of them. Each leg carries a `LegTag` (stored
+in FreqTrade's per-trade custom data, so it survives restarts) naming its spread instance: the
+pair id and the open time of the signal candle. Grouping open trades by that key tells which
+spreads are open, which are complete and which lost a leg.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from statarb.spread.client_ids import Leg
+from statarb.spread.signals import LONG_SPREAD, SHORT_SPREAD
+
+
+@dataclass(frozen=True)
+class SpreadKey:
+    pair_id: str
+    opened_at: datetime  # open time of the signal candle, UTC
+
+    def __str__(self) -> str:
+        return f"{self.pair_id}@{self.opened_at.strftime('%Y-%m-%dT%H:%MZ')}"
+
+
+@dataclass(frozen=True)
+class LegTag:
+    """A leg's membership in a spread instance; JSON-able for FreqTrade's custom data."""
+
+    pair_id: str
+    opened_at: datetime
+    leg: Leg
+    direction: int  # spread direction: +1 long spread (long A / short B), -1 short spread
+    hedge_ratio: float  # the ratio the spread was entered with; it never changes while open
+    leg_a: str
+    leg_b: str
+    window: int  # z-score window (candles) of the pair at entry
+    planned_qty: float  # base quantity this leg was sized to
+
+    @property
+    def key(self) -> SpreadKey:
+        return SpreadKey(self.pair_id, self.opened_at)
+
+    @property
+    def partner(self) -> str:
+        return self.leg_b if self.leg is Leg.A else self.leg_a
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["opened_at"] = self.opened_at.isoformat()
+        data["leg"] = str(self.leg)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LegTag:
+        values = dict(data)
+        values["opened_at"] = datetime.fromisoformat(values["opened_at"]).astimezone(UTC)
+        values["leg"] = Leg(values["leg"])
+        return cls(**values)
+
+
+def leg_is_short(leg: Leg, direction: int) -> bool:
+    """Leg A is long in a long spread; leg B is always A's opposite."""
+    if direction not in (LONG_SPREAD, SHORT_SPREAD):
+        raise ValueError(f"direction must be +1 or -1, got {direction}")
+    long_a = direction == LONG_SPREAD
+    return (leg is Leg.A) != long_a
+
+
+def spread_direction(leg: Leg, is_short: bool) -> int:
+    """The spread direction implied by one leg's side."""
+    a_is_long = (leg is Leg.A) != is_short
+    return LONG_SPREAD if a_is_long else SHORT_SPREAD
+
+
+def signal_candle_of(open_date: datetime, timeframe_minutes: int) -> datetime:
+    """Open time of the candle whose close triggered an entry at `open_date`.
+
+    Backtests fill at the next candle's open (exactly on a boundary); live fills a few seconds
+    into it. Either way the signal candle is the one before the candle containing `open_date`.
+    """
+    stamp = open_date.astimezone(UTC)
+    minutes = int(stamp.timestamp() // 60)
+    floor = minutes - minutes % timeframe_minutes
+    return datetime.fromtimestamp(floor * 60, tz=UTC) - timedelta(minutes=timeframe_minutes)
+
+
+@dataclass(frozen=True)
+class OpenLeg:
+    """An open FreqTrade trade with its tag, in plain values."""
+
+    trade_id: int
+    symbol: str
+    is_short: bool
+    qty_base: float
+    tag: LegTag
+
+
+def group_by_spread(legs: Iterable[OpenLeg]) -> dict[SpreadKey, dict[Leg, OpenLeg]]:
+    spreads: dict[SpreadKey, dict[Leg, OpenLeg]] = defaultdict(dict)
+    for leg in legs:
+        spreads[leg.tag.key][leg.tag.leg] = leg
+    return dict(spreads)

@@ -1,0 +1,139 @@
+"""The decision to open one spread, taken once for both legs.
+
+FreqTrade asks about each leg separately (custom_stake_amount, then confirm_trade_entry, for
+leg A and then for leg B). If each leg decided on its own, leg A could pass a check that leg B
+then fails, leaving a naked leg. So the first question about a spread instance produces one
+`EntryDecision`; both legs read that same decision.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+from statarb.pairs_config import PairEntry
+from statarb.spread.client_ids import Leg
+from statarb.spread.signals import (
+    LONG_SPREAD,
+    SHORT_SPREAD,
+    ModelView,
+    Thresholds,
+    model_agrees,
+)
+from statarb.spread.sizing import (
+    LegMarket,
+    SizingError,
+    SpreadSize,
+    size_spread,
+    spread_budget_notional_usdt,
+)
+
+
+@dataclass(frozen=True)
+class EntryContext:
+    """Everything the decision depends on, gathered by the adapter at the signal candle."""
+
+    entry: PairEntry
+    signal_candle: datetime  # open time of the candle whose close produced the signal
+    z: float
+    thresholds: Thresholds
+    cointegrated: bool
+    model: ModelView | None  # None = model gate off
+    min_model_reversion: float
+    min_model_confidence: float
+    review_flag_raised: bool
+    open_spreads: int  # spreads already open (both legs or one), this one excluded
+    free_trade_slots: int  # FreqTrade slots still free (max_open_trades - open trades)
+    max_open_spreads: int
+    pair_already_open: bool  # this pair has an open spread (another instance)
+    balance_usdt: float
+    max_risk_percent: float
+    leverage: float
+    price_a: float
+    price_b: float
+    market_a: LegMarket
+    market_b: LegMarket
+    max_hedge_error: float
+
+
+@dataclass(frozen=True)
+class EntryDecision:
+    pair_id: str
+    signal_candle: datetime
+    approved: bool
+    reason: str
+    direction: int = 0  # +1 long spread, -1 short spread
+    size: SpreadSize | None = None
+
+    def leg_side(self, leg: Leg) -> str:
+        """'long' or 'short' for a leg of an approved spread."""
+        long_a = self.direction == LONG_SPREAD
+        return "long" if (leg is Leg.A) == long_a else "short"
+
+    def leg_qty(self, leg: Leg) -> float:
+        if self.size is None:
+            raise ValueError("no size for a refused spread")
+        return self.size.qty_a if leg is Leg.A else self.size.qty_b
+
+
+def decide_entry(ctx: EntryContext) -> EntryDecision:
+    """Approve or refuse a spread entry; the reason is a short, loggable sentence."""
+
+    def refuse(reason: str, direction: int = 0) -> EntryDecision:
+        return EntryDecision(ctx.entry.pair_id, ctx.signal_candle, False, reason, direction)
+
+    if ctx.review_flag_raised:
+        return refuse("manual review pending: no new spreads")
+    z = ctx.z
+    if not math.isfinite(z):
+        return refuse("z-score unavailable (missing candles)")
+    if -ctx.thresholds.stop_z < z < -ctx.thresholds.entry_z:
+        direction = LONG_SPREAD
+    elif ctx.thresholds.entry_z < z < ctx.thresholds.stop_z:
+        direction = SHORT_SPREAD
+    else:
+        return refuse(f"z={z:.2f} not in an entry zone")
+    if not ctx.cointegrated:
+        return refuse("trailing cointegration re-test failed", direction)
+    if ctx.pair_already_open:
+        return refuse("spread already open for this pair", direction)
+    if ctx.open_spreads >= ctx.max_open_spreads:
+        return refuse(f"{ctx.open_spreads} spreads open (max {ctx.max_open_spreads})", direction)
+    if ctx.free_trade_slots < 2:
+        return refuse(
+            f"only {ctx.free_trade_slots} trade slot(s) free: no room for both legs", direction
+        )
+    if ctx.model is not None and not model_agrees(
+        ctx.model, min_reversion=ctx.min_model_reversion, min_confidence=ctx.min_model_confidence
+    ):
+        return refuse(
+            f"model disagrees (reversion={ctx.model.predicted_reversion:.3g}, "
+            f"confidence={ctx.model.confidence:.2f}, do_predict={ctx.model.do_predict})",
+            direction,
+        )
+    try:
+        budget = spread_budget_notional_usdt(
+            balance_usdt=ctx.balance_usdt,
+            max_risk_percent=ctx.max_risk_percent,
+            leverage=ctx.leverage,
+        )
+        size = size_spread(
+            gross_notional_usdt=budget,
+            price_a=ctx.price_a,
+            price_b=ctx.price_b,
+            hedge_ratio=ctx.entry.hedge_ratio,
+            market_a=ctx.market_a,
+            market_b=ctx.market_b,
+            max_hedge_error=ctx.max_hedge_error,
+        )
+    except SizingError as exc:
+        return refuse(f"cannot size: {exc}", direction)
+    return EntryDecision(
+        ctx.entry.pair_id,
+        ctx.signal_candle,
+        True,
+        f"open {'long' if direction == LONG_SPREAD else 'short'} spread at z={z:.2f}",
+        direction,
+        size,
+    )

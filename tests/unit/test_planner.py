@@ -1,0 +1,100 @@
+"""One decision per spread: both legs are approved together or refused together."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+
+import pytest
+
+from statarb.pairs_config import parse_pairs_config
+from statarb.spread.client_ids import Leg
+from statarb.spread.planner import EntryContext, decide_entry
+from statarb.spread.signals import ModelView, Thresholds
+from statarb.spread.sizing import LegMarket
+
+ENTRY = parse_pairs_config(
+    [
+        {
+            "pair_id": "PAIR_001",
+            "leg_a": "BTC/USDT:USDT",
+            "leg_b": "ETH/USDT:USDT",
+            "hedge_ratio": 16.67,
+            "cointegration_stat": -4.2,
+            "pvalue": 0.001,
+            "entry_size_leg_a": 0.5,
+            "entry_size_leg_b": 8.335,
+            "last_updated": "2026-02-01T20:00:00Z",
+        }
+    ]
+).pairs[0]
+
+BASE = EntryContext(
+    entry=ENTRY,
+    signal_candle=datetime(2026, 2, 2, 10, 0, tzinfo=UTC),
+    z=-2.5,
+    thresholds=Thresholds(),
+    cointegrated=True,
+    model=ModelView(predicted_reversion=0.8, label_mean=0.0, label_std=0.5, do_predict=1),
+    min_model_reversion=0.1,
+    min_model_confidence=0.5,
+    review_flag_raised=False,
+    open_spreads=0,
+    free_trade_slots=4,
+    max_open_spreads=2,
+    pair_already_open=False,
+    balance_usdt=100_000,
+    max_risk_percent=10,
+    leverage=2,
+    price_a=42_500,
+    price_b=2_550,
+    market_a=LegMarket("BTC/USDT:USDT", 0.001, 0.001, None, 100),
+    market_b=LegMarket("ETH/USDT:USDT", 0.001, 0.001, None, 20),
+    max_hedge_error=0.01,
+)
+
+
+def test_long_spread_is_long_a_short_b_with_legs_in_the_hedge_ratio() -> None:
+    decision = decide_entry(BASE)
+    assert decision.approved, decision.reason
+    assert decision.direction == 1
+    assert (decision.leg_side(Leg.A), decision.leg_side(Leg.B)) == ("long", "short")
+    size = decision.size
+    assert size is not None
+    assert size.qty_b == pytest.approx(16.67 * size.qty_a, rel=0.01)
+    # balance x 10 % x leverage 2 = 20,000 USDT gross
+    assert size.gross_notional_usdt == pytest.approx(20_000, rel=0.01)
+
+
+def test_short_spread_is_short_a_long_b() -> None:
+    decision = decide_entry(dataclasses.replace(BASE, z=2.7))
+    assert decision.approved and decision.direction == -1
+    assert (decision.leg_side(Leg.A), decision.leg_side(Leg.B)) == ("short", "long")
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"review_flag_raised": True}, "manual review"),
+        ({"z": float("nan")}, "unavailable"),
+        ({"z": -1.0}, "not in an entry zone"),
+        ({"z": -4.5}, "not in an entry zone"),
+        ({"cointegrated": False}, "re-test failed"),
+        ({"pair_already_open": True}, "already open"),
+        ({"open_spreads": 2}, "max 2"),
+        ({"free_trade_slots": 1}, "no room for both legs"),
+        ({"model": ModelView(-0.2, 0.0, 0.5, 1)}, "model disagrees"),
+        ({"model": ModelView(0.8, 0.0, 0.5, 0)}, "model disagrees"),
+        ({"balance_usdt": 500}, "cannot size"),
+    ],
+)
+def test_each_refusal_names_its_reason(change: dict[str, object], reason: str) -> None:
+    decision = decide_entry(dataclasses.replace(BASE, **change))
+    assert not decision.approved
+    assert reason in decision.reason
+
+
+def test_model_gate_off_means_signal_alone_decides() -> None:
+    decision = decide_entry(dataclasses.replace(BASE, model=ModelView(-1.0, 0, 1, 0)))
+    assert not decision.approved
+    assert decide_entry(dataclasses.replace(BASE, model=None)).approved

@@ -1,0 +1,729 @@
+"""Cointegration pairs trading on Binance USDT-M futures: the FreqTrade adapter.
+
+FreqTrade holds one trade per symbol and acts on each symbol's signals in turn; a spread is two
+trades in opposite directions. This file translates between the two views and nothing more:
+every decision about money is a function in the `statarb` package.
+
+- populate_indicators: per coin, the spread of its pair (config or walk-forward schedule), the
+  causal z-score and the trailing stationarity re-test; FreqAI predictions.
+- populate_entry_trend: both legs signal on the same candle, mirrored, tagged with the pair id.
+- custom_stake_amount / confirm_trade_entry: ONE decision per spread instance (model gate,
+  slots, review flag, sizing in the hedge ratio); both legs read it, so a check cannot pass for
+  leg A and fail for leg B.
+- custom_exit: one exit decision per spread instance and moment (z reverted, z stop, twin lost),
+  so both legs leave together.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import talib.abstract as ta
+from freqtrade.enums import RunMode
+from freqtrade.exceptions import OperationalException
+from freqtrade.exchange import timeframe_to_minutes
+from freqtrade.persistence import Order, Trade
+from freqtrade.strategy import DecimalParameter, IStrategy
+from pandas import DataFrame
+
+from statarb.pairs_config import (
+    PairsConfigError,
+    load_pairs_config,
+    load_schedule,
+)
+from statarb.safety.log import Category, log
+from statarb.safety.review_flag import ManualReviewFlag
+from statarb.settings import SettingsError, StrategySettings, parse_settings
+from statarb.spread.book import ActivePair, SpreadBook
+from statarb.spread.client_ids import Leg
+from statarb.spread.features import (
+    RetestParams,
+    model_features,
+    open_spread_z,
+    reversion_label,
+    spread_columns,
+)
+from statarb.spread.history import CloseHistory, aligned_closes
+from statarb.spread.legs import (
+    LegTag,
+    OpenLeg,
+    SpreadKey,
+    group_by_spread,
+    leg_is_short,
+    signal_candle_of,
+    spread_direction,
+)
+from statarb.spread.planner import EntryContext, EntryDecision, decide_entry
+from statarb.spread.signals import ExitReason, ModelView, Thresholds, entry_direction, exit_reason
+from statarb.spread.sizing import LegMarket, stake_for_qty
+
+logger = logging.getLogger(__name__)
+
+LABEL = "&-spread_reversion"
+TAG_KEY = "spread"
+
+
+class CointPairsStrategy(IStrategy):
+    INTERFACE_VERSION = 3
+    timeframe = "1m"
+    can_short = True
+    process_only_new_candles = True  # required by FreqAI
+    use_exit_signal = True  # custom_exit is only consulted with exit signals enabled
+    exit_profit_only = False
+    # Exits are decided on the spread's z-score, never on one leg's profit: ROI is disabled and
+    # the per-leg stoploss is a wide backstop against a broken feed, not a trading rule.
+    minimal_roi = {"0": 100.0}
+    stoploss = -0.95
+    trailing_stop = False
+    startup_candle_count = 600  # recomputed from the settings in __init__
+
+    entry_z = DecimalParameter(1.5, 3.0, default=2.0, decimals=2, space="buy", optimize=True)
+    exit_z = DecimalParameter(0.0, 1.0, default=0.5, decimals=2, space="sell", optimize=True)
+    stop_z = DecimalParameter(3.0, 6.0, default=4.0, decimals=2, space="sell", optimize=True)
+
+    order_types = {
+        "entry": "market",
+        "exit": "market",
+        "emergency_exit": "market",
+        "force_entry": "market",
+        "force_exit": "market",
+        "stoploss": "market",
+        "stoploss_on_exchange": False,
+    }
+
+    plot_config = {
+        "main_plot": {},
+        "subplots": {
+            "spread": {"spread": {"color": "#1f77b4"}},
+            "z-score": {
+                "spread_z": {"color": "#ff7f0e"},
+                "z_entry_upper": {"color": "#2ca02c"},
+                "z_entry_lower": {"color": "#2ca02c"},
+                "z_exit_upper": {"color": "#7f7f7f"},
+                "z_exit_lower": {"color": "#7f7f7f"},
+                "z_stop_upper": {"color": "#d62728"},
+                "z_stop_lower": {"color": "#d62728"},
+            },
+            "model": {LABEL: {"color": "#9467bd"}, "do_predict": {"color": "#8c564b"}},
+        },
+    }
+
+    # ------------------------------------------------------------------ set-up
+    def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__(config)
+        try:
+            self.settings: StrategySettings = parse_settings(config)
+        except SettingsError as exc:
+            raise OperationalException(str(exc)) from None
+        self.book = self._load_book()
+        self._check_whitelist(config)
+        windows = [
+            e.mean_reversion_window for s in self.book.symbols for e in self.book.entries_of(s)
+        ]
+        self.startup_candle_count = max(self.settings.retest_window, max(windows) + 1, 61) + 10
+        self._tf_minutes = timeframe_to_minutes(config.get("timeframe", self.timeframe))
+        self._retest = RetestParams(
+            window=self.settings.retest_window,
+            every=self.settings.retest_every,
+            max_pvalue=self.settings.retest_max_pvalue,
+        )
+        user_data = Path(config.get("user_data_dir", "user_data"))
+        self.review_flag = ManualReviewFlag(
+            self.settings.resolve(self.settings.review_flag, user_data)
+        )
+        self._history: dict[str, CloseHistory] = {}
+        self._decisions: dict[SpreadKey, EntryDecision] = {}
+        self._exit_cache: dict[tuple[SpreadKey, datetime], str | None] = {}
+        self._tags: dict[int, LegTag] = {}
+
+    def _load_book(self) -> SpreadBook:
+        try:
+            if self.settings.pairs_schedule:
+                return SpreadBook.from_schedule(load_schedule(self.settings.pairs_schedule))
+            return SpreadBook.from_config(load_pairs_config(self.settings.pairs_config))
+        except PairsConfigError as exc:
+            raise OperationalException(f"[SAFETY] cannot trade: {exc}") from None
+
+    def _check_whitelist(self, config: dict[str, Any]) -> None:
+        whitelist = set(config.get("exchange", {}).get("pair_whitelist", []))
+        missing = [s for s in self.book.symbols if s not in whitelist]
+        if missing and config.get("runmode") not in (RunMode.PLOT, RunMode.OTHER):
+            raise OperationalException(
+                "[SAFETY] pairs config legs are not in exchange.pair_whitelist: "
+                + ", ".join(missing)
+                + " (the whitelist must hold every leg so both legs of a spread can trade)"
+            )
+        freqai = config.get("freqai", {})
+        if freqai.get("enabled"):
+            corr = set(freqai.get("feature_parameters", {}).get("include_corr_pairlist", []))
+            missing_corr = [s for s in self.book.symbols if s not in corr]
+            if missing_corr:
+                raise OperationalException(
+                    "freqai.feature_parameters.include_corr_pairlist must hold every leg "
+                    "(the model's spread features need the partner's candles); missing: "
+                    + ", ".join(missing_corr)
+                )
+
+    def bot_start(self, **kwargs: Any) -> None:
+        unknown = [s for s in self.book.symbols if self.dp.market(s) is None]
+        if unknown:
+            raise OperationalException(
+                "[SAFETY] pairs config names symbols the exchange does not list: "
+                + ", ".join(unknown)
+            )
+        for config in self.book.configs[-1:]:
+            for pair in config.pairs:
+                log(
+                    logger,
+                    Category.STRATEGY,
+                    pair.pair_id,
+                    "pair loaded",
+                    leg_a=pair.leg_a,
+                    leg_b=pair.leg_b,
+                    hedge_ratio=pair.hedge_ratio,
+                    pvalue=pair.pvalue,
+                )
+        if self.book.is_schedule:
+            log(
+                logger,
+                Category.STRATEGY,
+                None,
+                "walk-forward schedule loaded",
+                periods=len(self.book.configs),
+                coins=len(self.book.symbols),
+            )
+        if self.review_flag.is_raised():
+            log(
+                logger,
+                Category.SAFETY,
+                None,
+                "manual review flag is up: no new spreads",
+                reasons=self.review_flag.status().summary,
+            )
+
+    # ------------------------------------------------------------------ indicators
+    def thresholds_for(self, entry: Any) -> Thresholds:
+        exit_z, entry_z, stop_z = entry.thresholds_or(
+            float(self.exit_z.value), float(self.entry_z.value), float(self.stop_z.value)
+        )
+        return Thresholds(entry_z=entry_z, exit_z=exit_z, stop_z=stop_z)
+
+    def _partner_closes(self, dataframe: DataFrame, pair: str) -> dict[str, pd.Series]:
+        """Close of this coin and of every partner it has, aligned on this coin's dates."""
+        closes = {pair: dataframe["close"]}
+        partners = {active.partner for _, active in self.book.segments(pair, dataframe["date"])}
+        for partner in partners:
+            other = self.dp.get_pair_dataframe(partner, self.timeframe)
+            if other is None or other.empty:
+                log(
+                    logger,
+                    Category.STRATEGY,
+                    None,
+                    "partner candles missing",
+                    pair=pair,
+                    partner=partner,
+                )
+                continue
+            merged = dataframe[["date"]].merge(other[["date", "close"]], on="date", how="left")
+            closes[partner] = pd.Series(merged["close"].to_numpy(), index=dataframe.index)
+        return closes
+
+    def populate_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+        pair = metadata["pair"]
+        closes = self._partner_closes(dataframe, pair)
+        spread = spread_columns(
+            dataframe["date"],
+            closes,
+            self.book,
+            pair,
+            timeframe_minutes=self._tf_minutes,
+            retest=self._retest,
+        )
+        for column in spread.columns:
+            dataframe[column] = spread[column]
+        self._history[pair] = CloseHistory(dataframe["date"], dataframe["close"], self._tf_minutes)
+        thresholds = Thresholds(
+            float(self.entry_z.value), float(self.exit_z.value), float(self.stop_z.value)
+        )
+        dataframe["z_entry_upper"] = thresholds.entry_z
+        dataframe["z_entry_lower"] = -thresholds.entry_z
+        dataframe["z_exit_upper"] = thresholds.exit_z
+        dataframe["z_exit_lower"] = -thresholds.exit_z
+        dataframe["z_stop_upper"] = thresholds.stop_z
+        dataframe["z_stop_lower"] = -thresholds.stop_z
+        if self.config.get("freqai", {}).get("enabled", False):
+            # Live/dry-run caches the corr-pair features of the first pair of each candle and
+            # attaches them to later pairs AFTER set_freqai_targets ran, where our spread
+            # features are built from them; forcing a rebuild per pair keeps them present.
+            self.freqai.get_corr_dataframes = True
+            dataframe = self.freqai.start(dataframe, metadata, self)
+        return dataframe
+
+    # ------------------------------------------------------------------ FreqAI
+    def feature_engineering_expand_all(
+        self, dataframe: DataFrame, period: int, metadata: dict, **kwargs: Any
+    ) -> DataFrame:
+        dataframe["%-rsi-period"] = ta.RSI(dataframe, timeperiod=period)
+        dataframe["%-ret-period"] = dataframe["close"].pct_change(period)
+        dataframe["%-vol-period"] = dataframe["close"].pct_change().rolling(period).std()
+        return dataframe
+
+    def feature_engineering_expand_basic(
+        self, dataframe: DataFrame, metadata: dict, **kwargs: Any
+    ) -> DataFrame:
+        dataframe["%-ret1"] = dataframe["close"].pct_change()
+        # Not a feature (no "%"): the raw close, so set_freqai_targets can rebuild the spread
+        # from the partner's columns in live training, where only FreqAI's history exists.
+        dataframe["rawclose"] = dataframe["close"]
+        return dataframe
+
+    def feature_engineering_standard(
+        self, dataframe: DataFrame, metadata: dict, **kwargs: Any
+    ) -> DataFrame:
+        dataframe["%-hour_sin"] = np.sin(2 * np.pi * dataframe["date"].dt.hour / 24)
+        dataframe["%-hour_cos"] = np.cos(2 * np.pi * dataframe["date"].dt.hour / 24)
+        return dataframe
+
+    def set_freqai_targets(self, dataframe: DataFrame, metadata: dict, **kwargs: Any) -> DataFrame:
+        pair = metadata["pair"]
+        tf = self.config["timeframe"]
+        closes: dict[str, pd.Series] = {}
+        for symbol in self.book.symbols:
+            column = f"rawclose_gen_{symbol}_{tf}"
+            if column in dataframe.columns:
+                closes[symbol] = dataframe[column]
+        if pair not in closes:
+            closes[pair] = dataframe["close"]
+        spread = spread_columns(
+            dataframe["date"],
+            closes,
+            self.book,
+            pair,
+            timeframe_minutes=self._tf_minutes,
+            retest=RetestParams(window=30, every=10**9),  # the re-test is not a model input
+        )
+        in_pair = (spread["spread_pair"] != "") & spread["spread_z"].notna()
+        z = spread["spread_z"]
+        features = model_features(z, in_pair)
+        for column in features.columns:
+            dataframe[column] = features[column]
+        horizon = int(self.freqai_info["feature_parameters"].get("label_period_candles", 30))
+        dataframe[LABEL] = reversion_label(z, in_pair, horizon)
+        return dataframe
+
+    # ------------------------------------------------------------------ signals
+    def populate_entry_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+        dataframe["enter_long"] = 0
+        dataframe["enter_short"] = 0
+        dataframe["enter_tag"] = None
+        pair = metadata["pair"]
+        for mask, active in self.book.segments(pair, dataframe["date"]):
+            thresholds = self.thresholds_for(active.entry)
+            z = dataframe["spread_z"].where(mask)
+            direction = entry_direction(z.to_numpy(), thresholds)
+            ok = mask & dataframe["coint_ok"].to_numpy(dtype=bool) & (direction != 0)
+            # Leg A goes long in a long spread; leg B takes the opposite side.
+            a_long = direction == 1 if active.role is Leg.A else direction == -1
+            dataframe.loc[ok & a_long, "enter_long"] = 1
+            dataframe.loc[ok & ~a_long, "enter_short"] = 1
+            dataframe.loc[ok, "enter_tag"] = active.entry.pair_id
+        return dataframe
+
+    def populate_exit_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+        # Exits are per spread instance (entry hedge ratio, both legs together): custom_exit.
+        dataframe["exit_long"] = 0
+        dataframe["exit_short"] = 0
+        return dataframe
+
+    # ------------------------------------------------------------------ entry decision
+    def _signal_row(self, pair: str) -> pd.Series | None:
+        dataframe, _ = self.dp.get_analyzed_dataframe(pair, self.timeframe)
+        if dataframe is None or dataframe.empty:
+            return None
+        return dataframe.iloc[-1]
+
+    def _market(self, symbol: str) -> LegMarket:
+        market = self.dp.market(symbol) or {}
+        step = float(market.get("precision", {}).get("amount") or 0.0)
+        limits = market.get("limits", {})
+        return LegMarket(
+            symbol=symbol,
+            qty_step=step if step > 0 else 1e-8,
+            min_qty=float(limits.get("amount", {}).get("min") or 0.0),
+            max_qty=limits.get("amount", {}).get("max"),
+            min_notional_usdt=float(limits.get("cost", {}).get("min") or 0.0),
+        )
+
+    def _open_legs(self) -> list[OpenLeg]:
+        legs = []
+        for trade in Trade.get_trades_proxy(is_open=True):
+            tag = self._tag_of(trade)
+            if tag is not None:
+                legs.append(OpenLeg(trade.id, trade.pair, trade.is_short, trade.amount, tag))
+        return legs
+
+    def _tag_of(self, trade: Trade) -> LegTag | None:
+        if trade.id in self._tags:
+            return self._tags[trade.id]
+        raw = trade.get_custom_data(TAG_KEY)
+        tag = LegTag.from_json(raw) if raw else self._tag_from_trade(trade)
+        if tag is not None:
+            self._tags[trade.id] = tag
+        return tag
+
+    def _tag_from_trade(self, trade: Trade) -> LegTag | None:
+        """Rebuild a leg's tag from its enter tag and open time (custom data not written yet)."""
+        if not trade.enter_tag:
+            return None
+        opened_at = signal_candle_of(trade.open_date_utc, self._tf_minutes)
+        entry = self.book.find(trade.enter_tag, opened_at)
+        if entry is None or trade.pair not in (entry.leg_a, entry.leg_b):
+            return None
+        leg = Leg.A if trade.pair == entry.leg_a else Leg.B
+        return LegTag(
+            pair_id=entry.pair_id,
+            opened_at=opened_at,
+            leg=leg,
+            direction=spread_direction(leg, trade.is_short),
+            hedge_ratio=entry.hedge_ratio,
+            leg_a=entry.leg_a,
+            leg_b=entry.leg_b,
+            window=entry.mean_reversion_window,
+            planned_qty=trade.amount,
+        )
+
+    def _decision_for(
+        self, pair: str, current_time: datetime
+    ) -> tuple[ActivePair, EntryDecision] | None:
+        row = self._signal_row(pair)
+        if row is None:
+            return None
+        signal_candle = row["date"].to_pydatetime()
+        active = self.book.active(pair, signal_candle)
+        if active is None:
+            return None
+        key = SpreadKey(active.entry.pair_id, signal_candle)
+        decision = self._decisions.get(key)
+        if decision is None:
+            decision = self._decide(active, signal_candle)
+            self._decisions[key] = decision
+            category = Category.STRATEGY
+            if not decision.approved and "manual review" in decision.reason:
+                category = Category.SAFETY
+            log(
+                logger,
+                category,
+                key.pair_id,
+                "entry approved" if decision.approved else "entry refused",
+                reason=decision.reason,
+                signal_candle=signal_candle.isoformat(),
+            )
+        return active, decision
+
+    def _decide(self, active: ActivePair, signal_candle: datetime) -> EntryDecision:
+        entry = active.entry
+        row_a = self._signal_row(entry.leg_a)
+        row_b = self._signal_row(entry.leg_b)
+        if row_a is None or row_b is None or row_a["date"] != row_b["date"]:
+            return EntryDecision(
+                entry.pair_id, signal_candle, False, "legs not analysed on the same candle"
+            )
+        legs = self._open_legs()
+        spreads = group_by_spread(legs)
+        max_trades = int(self.config.get("max_open_trades", 2 * self.settings.max_open_spreads))
+        model = None
+        if self.settings.model_gate and self.config.get("freqai", {}).get("enabled", False):
+            model = ModelView(
+                predicted_reversion=float(row_a.get(LABEL, math.nan)),
+                label_mean=float(row_a.get(f"{LABEL}_mean", math.nan)),
+                label_std=float(row_a.get(f"{LABEL}_std", math.nan)),
+                do_predict=int(row_a.get("do_predict", 0) or 0),
+            )
+        balance = float(self.wallets.get_total_stake_amount()) if self.wallets else 0.0
+        return decide_entry(
+            EntryContext(
+                entry=entry,
+                signal_candle=signal_candle,
+                z=float(row_a["spread_z"]),
+                thresholds=self.thresholds_for(entry),
+                cointegrated=bool(row_a["coint_ok"]),
+                model=model,
+                min_model_reversion=self.settings.min_model_reversion,
+                min_model_confidence=self.settings.min_model_confidence,
+                review_flag_raised=self.review_flag.is_raised(),
+                open_spreads=len(spreads),
+                free_trade_slots=max_trades - len(Trade.get_trades_proxy(is_open=True)),
+                max_open_spreads=self.settings.max_open_spreads,
+                pair_already_open=any(k.pair_id == entry.pair_id for k in spreads),
+                balance_usdt=balance,
+                max_risk_percent=self.settings.max_risk_percent,
+                leverage=self.settings.leverage,
+                price_a=float(row_a["close"]),
+                price_b=float(row_b["close"]),
+                market_a=self._market(entry.leg_a),
+                market_b=self._market(entry.leg_b),
+                max_hedge_error=self.settings.max_hedge_error,
+            )
+        )
+
+    def leverage(
+        self,
+        pair: str,
+        current_time: datetime,
+        current_rate: float,
+        proposed_leverage: float,
+        max_leverage: float,
+        entry_tag: str | None,
+        side: str,
+        **kwargs: Any,
+    ) -> float:
+        return min(self.settings.leverage, max_leverage)
+
+    def custom_stake_amount(
+        self,
+        pair: str,
+        current_time: datetime,
+        current_rate: float,
+        proposed_stake: float,
+        min_stake: float | None,
+        max_stake: float,
+        leverage: float,
+        entry_tag: str | None,
+        side: str,
+        **kwargs: Any,
+    ) -> float:
+        found = self._decision_for(pair, current_time)
+        if found is None:
+            return 0.0
+        active, decision = found
+        if not decision.approved or entry_tag != active.entry.pair_id:
+            return 0.0
+        qty = decision.leg_qty(active.role)
+        stake = stake_for_qty(qty, current_rate, leverage)
+        if stake > max_stake:
+            log(
+                logger,
+                Category.SAFETY,
+                active.entry.pair_id,
+                "leg stake above the maximum",
+                pair=pair,
+                stake=stake,
+                max_stake=max_stake,
+            )
+            return 0.0
+        return stake
+
+    def confirm_trade_entry(
+        self,
+        pair: str,
+        order_type: str,
+        amount: float,
+        rate: float,
+        time_in_force: str,
+        current_time: datetime,
+        entry_tag: str | None,
+        side: str,
+        **kwargs: Any,
+    ) -> bool:
+        found = self._decision_for(pair, current_time)
+        if found is None:
+            return False
+        active, decision = found
+        if not decision.approved or entry_tag != active.entry.pair_id:
+            return False
+        if side != decision.leg_side(active.role):
+            log(
+                logger,
+                Category.SAFETY,
+                active.entry.pair_id,
+                "leg side disagrees with spread",
+                pair=pair,
+                side=side,
+                expected=decision.leg_side(active.role),
+            )
+            return False
+        planned = decision.leg_qty(active.role)
+        step = self._market(pair).qty_step
+        if abs(amount - planned) > step * 1.01:
+            log(
+                logger,
+                Category.SAFETY,
+                active.entry.pair_id,
+                "leg amount off plan, refused",
+                pair=pair,
+                amount=amount,
+                planned=planned,
+            )
+            return False
+        log(
+            logger,
+            Category.EXECUTION,
+            active.entry.pair_id,
+            "sending leg",
+            pair=pair,
+            side=side,
+            qty=amount,
+            rate=rate,
+            leg=str(active.role),
+        )
+        return True
+
+    def order_filled(
+        self, pair: str, trade: Trade, order: Order, current_time: datetime, **kwargs: Any
+    ) -> None:
+        if order.ft_order_side == trade.entry_side and trade.get_custom_data(TAG_KEY) is None:
+            tag = self._tag_for_new_trade(trade)
+            if tag is not None:
+                trade.set_custom_data(TAG_KEY, tag.to_json())
+                self._tags[trade.id] = tag
+        log(
+            logger,
+            Category.EXECUTION,
+            trade.enter_tag,
+            "fill",
+            pair=pair,
+            side=order.ft_order_side,
+            qty=order.filled,
+            price=order.safe_price,
+            trade_id=trade.id,
+        )
+
+    def _tag_for_new_trade(self, trade: Trade) -> LegTag | None:
+        """The tag of the most recent approved decision this new trade is a leg of."""
+        for key in sorted(self._decisions, key=lambda k: k.opened_at, reverse=True):
+            decision = self._decisions[key]
+            entry = self.book.find(key.pair_id, key.opened_at)
+            if (
+                not decision.approved
+                or key.pair_id != trade.enter_tag
+                or entry is None
+                or trade.pair not in (entry.leg_a, entry.leg_b)
+                or key.opened_at > trade.open_date_utc
+            ):
+                continue
+            leg = Leg.A if trade.pair == entry.leg_a else Leg.B
+            if leg_is_short(leg, decision.direction) != trade.is_short:
+                continue
+            return LegTag(
+                pair_id=entry.pair_id,
+                opened_at=key.opened_at,
+                leg=leg,
+                direction=decision.direction,
+                hedge_ratio=entry.hedge_ratio,
+                leg_a=entry.leg_a,
+                leg_b=entry.leg_b,
+                window=entry.mean_reversion_window,
+                planned_qty=decision.leg_qty(leg),
+            )
+        return self._tag_from_trade(trade)
+
+    # ------------------------------------------------------------------ exits
+    def custom_exit(
+        self,
+        pair: str,
+        trade: Trade,
+        current_time: datetime,
+        current_rate: float,
+        current_profit: float,
+        **kwargs: Any,
+    ) -> str | None:
+        tag = self._tag_of(trade)
+        if tag is None:
+            return None
+        cache_key = (tag.key, current_time)
+        if cache_key not in self._exit_cache:
+            self._exit_cache[cache_key] = self._spread_exit(tag, current_time)
+            if len(self._exit_cache) > 10_000:
+                self._exit_cache.clear()
+                self._exit_cache[cache_key] = self._spread_exit(tag, current_time)
+        return self._exit_cache[cache_key]
+
+    def _spread_exit(self, tag: LegTag, current_time: datetime) -> str | None:
+        twin_open = any(
+            leg.tag.key == tag.key and leg.tag.leg != tag.leg for leg in self._open_legs()
+        )
+        if not twin_open and not self._twin_closed_now(tag, current_time):
+            log(
+                logger,
+                Category.SAFETY,
+                tag.pair_id,
+                "twin leg missing: closing this leg",
+                spread=str(tag.key),
+                leg=str(tag.leg),
+            )
+            return str(ExitReason.TWIN_MISSING)
+        z_now, z_prev = self._open_z(tag, current_time)
+        entry = self.book.find(tag.pair_id, tag.opened_at)
+        thresholds = (
+            self.thresholds_for(entry)
+            if entry
+            else Thresholds(
+                float(self.entry_z.value), float(self.exit_z.value), float(self.stop_z.value)
+            )
+        )
+        reason = exit_reason(
+            direction=tag.direction,
+            z_now=z_now,
+            z_prev=z_prev,
+            thresholds=thresholds,
+            require_turn=self.settings.require_turn,
+        )
+        if reason is ExitReason.STOP:
+            log(
+                logger,
+                Category.SAFETY,
+                tag.pair_id,
+                "z stop: closing both legs",
+                spread=str(tag.key),
+                z=z_now,
+                stop_z=thresholds.stop_z,
+            )
+            until = current_time + timedelta(
+                minutes=self._tf_minutes * self.settings.stop_cooldown_candles
+            )
+            for symbol in (tag.leg_a, tag.leg_b):
+                self.lock_pair(symbol, until, reason=f"z stop on {tag.pair_id}")
+        elif reason is ExitReason.REVERTED:
+            log(
+                logger,
+                Category.STRATEGY,
+                tag.pair_id,
+                "spread reverted: closing both legs",
+                spread=str(tag.key),
+                z=z_now,
+            )
+        return str(reason) if reason else None
+
+    def _twin_closed_now(self, tag: LegTag, current_time: datetime) -> bool:
+        """The twin left in this same moment (both legs exit in one pass): not 'missing'."""
+        twin = tag.leg_b if tag.leg is Leg.A else tag.leg_a
+        for trade in Trade.get_trades_proxy(pair=twin, is_open=False):
+            other = self._tag_of(trade)
+            if other is not None and other.key == tag.key and trade.close_date_utc is not None:
+                return trade.close_date_utc >= current_time - timedelta(seconds=1)
+        return False
+
+    def _open_z(self, tag: LegTag, current_time: datetime) -> tuple[float, float]:
+        hist_a = self._history.get(tag.leg_a)
+        hist_b = self._history.get(tag.leg_b)
+        if hist_a is None or hist_b is None:
+            return math.nan, math.nan
+        count = tag.window + 1
+        close_a, close_b = aligned_closes(
+            hist_a.closed_before(current_time, count), hist_b.closed_before(current_time, count)
+        )
+        return open_spread_z(close_a, close_b, hedge_ratio=tag.hedge_ratio, window=tag.window)
+
+    # ------------------------------------------------------------------ loop
+    def bot_loop_start(self, current_time: datetime, **kwargs: Any) -> None:
+        if self.dp.runmode not in (RunMode.LIVE, RunMode.DRY_RUN):
+            return
+        # Entry decisions are per signal candle; keep only the recent ones.
+        horizon = current_time.astimezone(UTC) - timedelta(minutes=self._tf_minutes * 10)
+        self._decisions = {k: v for k, v in self._decisions.items() if k.opened_at >= horizon}
