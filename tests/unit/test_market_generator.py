@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from statarb.market import (
+    CoinParams,
     MarketSpec,
     MarketSpecError,
     PlantedPair,
@@ -279,3 +280,24 @@ def test_default_spec_refuses_more_pairs_than_coins_allow():
         default_spec(n_coins=4, n_pairs=3)
     with pytest.raises(MarketSpecError, match="n_coins"):
         default_spec(n_coins=1000)
+
+
+def test_coin_parameters_can_be_overridden_per_coin():
+    custom = CoinParams(
+        base_price=1234.5, annual_vol=0.3, daily_notional_usdt=1e6, market_share=0.5
+    )
+    m = generate_market(_spec(pairs=(), coin_params={"XRP": custom}))
+    assert m.candles["XRP/USDT:USDT"]["open"].iloc[0] == pytest.approx(1234.5, rel=1e-12)
+    assert m.spec.to_dict()["coin_params"]["XRP"]["annual_vol"] == 0.3
+    with pytest.raises(MarketSpecError, match="not in the market"):
+        _spec(coin_params={"PEPE": custom})
+
+
+def test_a_break_given_as_a_utc_time_starts_at_that_candle():
+    at = datetime(2026, 1, 4, 6, 0, tzinfo=UTC)
+    m = generate_market(_spec(pairs=(dataclasses.replace(ETH_SOL, breaks_at=at),)))
+    (truth,) = m.planted
+    assert truth.break_date == at
+    assert m.candles["ETH/USDT:USDT"]["date"].iloc[truth.break_index] == pd.Timestamp(at)
+    assert truth.cointegrated_at(datetime(2026, 1, 4, 5, 59, tzinfo=UTC))
+    assert not truth.cointegrated_at(at)

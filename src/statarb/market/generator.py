@@ -168,7 +168,8 @@ def generate_market(spec: MarketSpec) -> GeneratedMarket:
     dates = pd.DatetimeIndex(pd.to_datetime(minutes * 60, unit="s", utc=True)).as_unit("ms")
 
     market = _market_series(spec, minutes)
-    paths: dict[str, _Path] = {coin: _coin_path(spec, coin, market) for coin in spec.coins}
+    derived = {pair.leg_a for pair in spec.pairs}  # drawn from their leg B below
+    paths = {coin: _coin_path(spec, coin, market) for coin in spec.coins if coin not in derived}
     planted: list[PlantedPairTruth] = []
     residuals: dict[str, pd.Series] = {}
     for pair in spec.pairs:

@@ -240,7 +240,8 @@ class PlantedPair:
     `residual_sd_frac * price_a0` USDT, where `price_a0 = intercept + hedge_ratio * price_b0`
     is leg A's starting price. After `breaks_at` (a fraction of the series in (0, 1), or a UTC
     datetime inside it) the residual becomes a random walk with the same shocks: the pair
-    stops being cointegrated.
+    stops being cointegrated. Leg A's own `base_price`, `annual_vol` and `market_share` are
+    not used (its price follows from B); its `daily_notional_usdt` sets its volume.
     """
 
     leg_a: str
