@@ -69,6 +69,15 @@ def test_different_seed_gives_a_different_market(market):
         )
 
 
+def test_a_spec_can_key_a_cache_and_is_recorded_in_full():
+    spec = _spec()
+    assert hash(spec) == hash(_spec())
+    record = spec.to_dict()
+    assert record["start"] == "2026-01-01T00:00:00Z"
+    assert record["garch"] == {"alpha": 0.05, "beta": 0.94, "t_dof": 6.0}
+    assert set(record["coin_params"]) == set(COINS)
+
+
 def test_a_coin_does_not_change_when_other_coins_are_added_or_reordered(market):
     # A universe re-scan must not see different BTC candles because DOT was listed first.
     reordered = generate_market(_spec(coins=("DOT", *reversed(COINS))))
@@ -237,6 +246,9 @@ def test_resample_refuses_an_irregular_grid():
         ({"pairs": (PlantedPair("ETH", "SOL", 1.0, 10, 0.01, intercept=-1e6),)}, "positive"),
         ({"pairs": (dataclasses.replace(ETH_SOL, breaks_at=NEXT_YEAR),)}, "outside the series"),
         ({"pairs": (PlantedPair("ETH", "SOL", 18, 100_000, 0.01),)}, "exceeds the series"),
+        ({"market_jumps_per_day": 20.0, "timeframe": "1h"}, "not a jump process"),
+        ({"coin_jumps_per_day": 10.0}, "90 %"),
+        ({"intraday_amplitude": 1.0}, "intraday_amplitude"),
     ],
 )  # fmt: skip
 def test_an_invalid_spec_is_refused_with_the_reason(changes, message):

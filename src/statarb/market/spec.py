@@ -298,7 +298,7 @@ class MarketSpec:
     timeframe: str = "1m"
     seed: int = 0
     # Overrides of the built-in coin table (KNOWN_COINS / coin_params_for).
-    coin_params: Mapping[str, CoinParams] = field(default_factory=dict)
+    coin_params: Mapping[str, CoinParams] = field(default_factory=dict, hash=False)
     garch: GarchParams | None = None  # None: DEFAULT_GARCH of the timeframe
     # Slow market-wide volatility regime: log-vol AR(1) with this sd and half-life.
     regime_sd: float = 0.3
@@ -418,6 +418,11 @@ class MarketSpec:
         if not 0 <= self.volume_noise_autocorr_1h < 1:
             raise MarketSpecError("volume_noise_autocorr_1h must be in [0, 1)")
         for name in ("market_jumps_per_day", "coin_jumps_per_day"):
+            if getattr(self, name) * minutes / MINUTES_PER_DAY > 0.5:
+                raise MarketSpecError(
+                    f"{name}={getattr(self, name)}: more than one jump per two {self.timeframe} "
+                    "candles is not a jump process"
+                )
             if self.jump_variance_share(getattr(self, name)) >= 0.9:
                 raise MarketSpecError(
                     f"{name}={getattr(self, name)} with jump_sd_hourly_sigmas="
