@@ -15,6 +15,8 @@ from statsmodels.tsa.adfvalues import mackinnonp
 from statsmodels.tsa.stattools import adfuller, coint
 from statsmodels.tsa.tsatools import add_trend
 
+from statarb.stats.threads import single_threaded_blas
+
 
 def ar1(n: int, phi: float, sd: float, rng: np.random.Generator) -> np.ndarray:
     """x_t = phi x_{t-1} + e_t, x_0 = e_0 (phi = 2**(-1/h) has half-life h candles)."""
@@ -84,7 +86,8 @@ class Reference:
 def statsmodels_eg(
     a: np.ndarray, b: np.ndarray, maxlag: int | None, autolag: str | None
 ) -> Reference:
-    with warnings.catch_warnings():
+    # Single-threaded BLAS as in our code: OpenBLAS threads stall for seconds on a loaded box.
+    with warnings.catch_warnings(), single_threaded_blas():
         warnings.simplefilter("ignore")
         stat, pvalue, _ = coint(a, b, trend="c", maxlag=maxlag, autolag=autolag)
         resid = OLS(a, add_trend(b[:, None], "c", prepend=False)).fit().resid

@@ -261,7 +261,8 @@ def _scan_block(
         tail = np.cumsum(z2[:, ::-1], axis=1)[:, ::-1]
         tail = np.concatenate([tail[:, 1:], np.zeros((len(z2), 1))], axis=1)
         ssr_lag = gram[:, p + 1, p + 1, None] * (e2[:, None] + tail)
-        aics = _aic(ssr_lag, n - 1 - p, np.arange(1, p + 2)[None, :])
+        with np.errstate(divide="ignore", invalid="ignore"):  # degenerate pairs: exact path
+            aics = _aic(ssr_lag, n - 1 - p, np.arange(1, p + 2)[None, :])
         lags = np.argmin(aics, axis=1)  # first minimum, like statsmodels
     else:
         lags = np.full(resid.shape[0], p, dtype=np.intp)
