@@ -178,17 +178,29 @@ def test_max_pairs_caps_the_selection_best_first() -> None:
     )
 
 
+def assert_same_scan(left: ScanResult, right: ScanResult) -> None:
+    """Equal verdicts and numbers (NaN == NaN, e.g. refused pairs' q-values)."""
+    pd.testing.assert_frame_equal(left.to_frame(), right.to_frame(), check_exact=True)
+    assert (left.window_start, left.window_end, left.n_candles) == (
+        right.window_start,
+        right.window_end,
+        right.n_candles,
+    )
+    assert left.selected == right.selected and left.dropped_coins == right.dropped_coins
+
+
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cut=st.integers(400, 1_190), scale=st.floats(0.2, 5.0), seed=st.integers(0, 1_000))
 def test_as_of_hides_every_candle_at_or_after_it(cut, scale, seed) -> None:
     closes, _ = market(1_200, seed=seed, noise_coins=4)
+    closes["DOGE/USDT:USDT"] = 0.25  # a flat coin: dropped, never compared as NaN
     as_of = closes.index[cut].to_pydatetime()
     before = scan_pairs(closes, as_of=as_of, lookback=300)
     changed = closes.copy()
     changed.iloc[cut:] = changed.iloc[cut:].to_numpy() * scale  # rewrite the future
     changed.iloc[cut, 1] = np.nan  # even a hole exactly at as_of is invisible
-    after = scan_pairs(changed, as_of=as_of, lookback=300)
-    assert before == after
+    assert_same_scan(before, scan_pairs(changed, as_of=as_of, lookback=300))
+    assert_same_scan(before, scan_pairs(closes.iloc[:cut], as_of=as_of, lookback=300))
     assert before.window_end == as_of
     assert before.n_candles == 300
 
@@ -289,6 +301,25 @@ def test_bad_input_is_refused_with_a_clear_error() -> None:
         ScanParams(entry_z=5.0)
     with pytest.raises(ValueError, match="half-life bounds"):
         ScanParams(min_half_life_candles=50.0, max_half_life_candles=10.0)
+
+
+def test_a_lag_rule_too_big_for_half_the_window_says_so() -> None:
+    closes, _ = market(1_500, seed=1, noise_coins=2)
+    # 60 lags fit the 200-candle window but not its 100-candle halves: refused before testing.
+    with pytest.raises(ScanInputError, match=r"maxlag=60 does not fit half of the 200-candle"):
+        scan_pairs(closes, as_of=None, lookback=200, params=ScanParams(maxlag=60))
+    with pytest.raises(ScanInputError, match="degrees of freedom"):
+        scan_pairs(closes, as_of=None, lookback=200, params=ScanParams(maxlag=45))
+
+
+def test_a_refused_pair_keeps_nan_statistics_in_either_direction() -> None:
+    closes, _ = market(600, seed=2, noise_coins=3)
+    closes["XRP/USDT:USDT"] = 3.0 + closes["DOGE/USDT:USDT"] * 2.0  # exactly collinear
+    for cols in (list(closes.columns), list(closes.columns)[::-1]):
+        result = scan_pairs(closes[cols], as_of=None, lookback=600)
+        c = candidate(result, "XRP/USDT:USDT", "DOGE/USDT:USDT")
+        assert c.reject_reason == RejectReason.TEST_REFUSED
+        assert math.isnan(c.pair_pvalue) and math.isnan(c.qvalue)
 
 
 def test_a_universe_left_with_one_coin_tests_nothing() -> None:

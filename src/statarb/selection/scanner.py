@@ -54,7 +54,8 @@ from statarb.selection.window import (
     timeframe_name,
 )
 from statarb.stats.batch import BatchResult, all_unordered_pairs, engle_granger_batch
-from statarb.stats.cointegration import AutoLag
+from statarb.stats.cointegration import AutoLag, require_adf_dof, resolve_maxlag
+from statarb.stats.inputs import StatsInputError
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -261,6 +262,7 @@ def scan_pairs(
             f"the scan window holds {len(data)} candles; at least {MIN_SCAN_CANDLES} are needed "
             "(each half is tested on its own): use a longer lookback"
         )
+    _check_lag_rule_fits_halves(len(data), params)
     symbols = [str(c) for c in data.columns]
     x = data.to_numpy()
     last_close = {s: float(x[-1, i]) for i, s in enumerate(symbols)}
@@ -287,7 +289,14 @@ def scan_pairs(
     half_life_cap = params.max_half_life(len(data))
     candidates = [
         _candidate(
-            tested, i, k=k, symbols=symbols, qvalue=qvalues[i], params=params, cap=half_life_cap
+            tested,
+            i,
+            k=k,
+            symbols=symbols,
+            pair_pvalue=pair_p[i],
+            qvalue=qvalues[i],
+            params=params,
+            cap=half_life_cap,
         )
         for i in range(k)
     ]
@@ -295,6 +304,20 @@ def scan_pairs(
     if survivors:
         candidates = _stability(candidates, survivors, x, pairs, params)
     return result.finish(tuple(candidates))
+
+
+def _check_lag_rule_fits_halves(n_candles: int, params: ScanParams) -> None:
+    """An explicit maxlag must fit each half of the window: refuse up front, whatever the data."""
+    if params.maxlag is None:
+        return  # statsmodels' rule adapts to each sample; MIN_SCAN_CANDLES keeps it valid
+    half = n_candles // 2
+    try:
+        resolve_maxlag(half, params.maxlag, 0, f"a half window of {half} candles")
+        require_adf_dof(half, params.maxlag, 0, f"a half window of {half} candles")
+    except StatsInputError as exc:
+        raise ScanInputError(
+            f"maxlag={params.maxlag} does not fit half of the {n_candles}-candle window: {exc}"
+        ) from None
 
 
 @dataclass
@@ -346,6 +369,7 @@ def _candidate(
     *,
     k: int,
     symbols: list[str],
+    pair_pvalue: float,
     qvalue: float,
     params: ScanParams,
     cap: float,
@@ -360,7 +384,7 @@ def _candidate(
         pvalue=float(tested.pvalue[i]),
         reverse_stat=float(tested.stat[j]),
         reverse_pvalue=float(tested.pvalue[j]),
-        pair_pvalue=float(max(tested.pvalue[i], tested.pvalue[j])),
+        pair_pvalue=float(pair_pvalue),
         qvalue=float(qvalue),
         lag=int(tested.lag[i]),
         half_life_candles=float(tested.half_life[i]),

@@ -68,7 +68,7 @@ def scan_window(
             if as_of is not None
             else "fewer than two candles: nothing to scan"
         )
-    step = candle_step(closes.index)
+    step = candle_step(data.index)  # from candles before as_of only
     if isinstance(lookback, timedelta):
         if lookback <= timedelta(0):
             raise ScanInputError(f"lookback must be positive, got {lookback}")
