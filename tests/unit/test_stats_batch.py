@@ -6,10 +6,13 @@ The scanner trusts the batch for all pairs of the universe; one pair computed di
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 from stats_sim import ar1, log_random_walks, statsmodels_eg
 
 from statarb.stats.batch import all_unordered_pairs, engle_granger_batch
@@ -164,3 +167,32 @@ def test_all_unordered_pairs_lists_each_pair_once() -> None:
     assert pairs.shape == (1225, 2)
     assert (pairs[:, 0] < pairs[:, 1]).all()
     assert len({tuple(p) for p in pairs}) == 1225
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    values=arrays(
+        np.float64,
+        st.tuples(st.integers(0, 80), st.integers(2, 4)),
+        elements=st.one_of(st.floats(-1e9, 1e9), st.sampled_from([0.0, 1.0, 100.0, 1e-300])),
+    ),
+    maxlag=st.one_of(st.none(), st.integers(0, 4)),
+)
+def test_batch_and_single_agree_on_any_input_refusals_included(values, maxlag) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no silent overflow or 0/0 on the way
+        try:
+            result = engle_granger_batch(values, maxlag=maxlag)
+        except StatsInputError:
+            return
+        for i in range(len(result)):
+            a, b = values[:, result.leg_a[i]], values[:, result.leg_b[i]]
+            try:
+                single = engle_granger(a, b, maxlag=maxlag)
+            except StatsInputError:
+                assert result.error[i] is not None
+                assert np.isnan(result.stat[i]) and np.isnan(result.pvalue[i])
+                continue
+            assert result.error[i] is None
+            assert result.lag[i] == single.lag
+            assert abs(result.stat[i] - single.stat) <= T_TOL * max(1.0, abs(single.stat))

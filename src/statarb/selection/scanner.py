@@ -266,7 +266,7 @@ def scan_pairs(
     symbols = [str(c) for c in data.columns]
     x = data.to_numpy()
     last_close = {s: float(x[-1, i]) for i, s in enumerate(symbols)}
-    result = _ScanParts(window, params, symbols, last_close)
+    result = _ScanParts(window, params, last_close)
     if len(symbols) < 2:
         return result.finish(())
 
@@ -322,9 +322,10 @@ def _check_lag_rule_fits_halves(n_candles: int, params: ScanParams) -> None:
 
 @dataclass
 class _ScanParts:
+    """What every scan result carries, and the final greedy one-coin-per-pair selection."""
+
     window: ScanWindowData
     params: ScanParams
-    symbols: list[str]
     last_close: dict[str, float]
 
     def finish(self, candidates: tuple[Candidate, ...]) -> ScanResult:

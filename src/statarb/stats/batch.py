@@ -137,18 +137,26 @@ def engle_granger_batch(
     `coint`'s: `maxlag` None means statsmodels' default for the sample, `autolag` "aic" or None.
     """
     method = _autolag(autolag)
-    x = _validated_closes(closes, names)
+    x, names = _validated_closes(closes, names)
     n, n_coins = x.shape
     pair_idx = _validated_pairs(pairs, n_coins)
     name = "the Engle-Granger residual"
     p = resolve_maxlag(n, maxlag, 0, name)
     require_adf_dof(n, p, 0, name)
 
-    means = x.mean(axis=0)
-    xc_t = np.ascontiguousarray((x - means).T)  # (coins, candles): one row per coin
-    gram = xc_t @ xc_t.T
+    with np.errstate(all="ignore"):  # overflow/underflow is refused just below, by coin
+        means = x.mean(axis=0)
+        xc_t = np.ascontiguousarray((x - means).T)  # (coins, candles): one row per coin
+        gram = xc_t @ xc_t.T
     diag = np.diag(gram)
-    corr_levels_m = gram / np.sqrt(np.outer(diag, diag))
+    bad = np.flatnonzero(~np.isfinite(diag) | (diag == 0.0) | ~np.isfinite(gram).all(axis=0))
+    if bad.size:
+        raise StatsInputError(
+            f"closes of {_label(names, int(bad[0]))} are too large or too small to regress in "
+            "float64 (their sums of squares overflow or underflow): rescale the prices"
+        )
+    sd = np.sqrt(diag)
+    corr_levels_m = gram / np.outer(sd, sd)
     corr_returns_m = _log_return_correlation(x)
 
     k_pairs = pair_idx.shape[0]
@@ -337,7 +345,9 @@ def _scaled_cholesky(gram: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return chol, bad
 
 
-def _validated_closes(closes: Any, names: Sequence[str] | None) -> np.ndarray:
+def _validated_closes(
+    closes: Any, names: Sequence[str] | None
+) -> tuple[np.ndarray, Sequence[str] | None]:
     if isinstance(closes, pd.DataFrame):
         names = [str(c) for c in closes.columns] if names is None else names
     try:
@@ -346,13 +356,12 @@ def _validated_closes(closes: Any, names: Sequence[str] | None) -> np.ndarray:
         raise StatsInputError(f"closes are not numeric: {exc}") from None
     if x.ndim != 2:
         raise StatsInputError(f"closes must be 2-D (candles x coins), got shape {x.shape}")
-    label = (lambda j: names[j]) if names is not None else (lambda j: f"column {j}")
     bad = ~np.isfinite(x)
     if bad.any():
         col = int(np.flatnonzero(bad.any(axis=0))[0])
         raise StatsInputError(
-            f"closes of {label(col)} have {int(bad[:, col].sum())} missing/non-finite value(s): "
-            "drop the coin or the candles before a batch test"
+            f"closes of {_label(names, col)} have {int(bad[:, col].sum())} missing/non-finite "
+            "value(s): drop the coin or the candles before a batch test"
         )
     if x.shape[0] < MIN_EG_OBS:
         raise StatsInputError(
@@ -360,8 +369,14 @@ def _validated_closes(closes: Any, names: Sequence[str] | None) -> np.ndarray:
         )
     flat = np.flatnonzero(x.max(axis=0) == x.min(axis=0))
     if flat.size:
-        raise StatsInputError(f"closes of {label(int(flat[0]))} are constant: nothing to test")
-    return x
+        raise StatsInputError(
+            f"closes of {_label(names, int(flat[0]))} are constant: nothing to test"
+        )
+    return x, names
+
+
+def _label(names: Sequence[str] | None, column: int) -> str:
+    return names[column] if names is not None else f"column {column}"
 
 
 def _validated_pairs(pairs: Any, n_coins: int) -> np.ndarray:

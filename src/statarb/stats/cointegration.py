@@ -116,15 +116,16 @@ def ols_hedge_ratio(leg_a: Any, leg_b: Any) -> HedgeFit:
     Computed on de-meaned data: at BTC price levels the raw normal equations lose digits.
     """
     a, b = _aligned_legs(leg_a, leg_b, minimum=3, purpose="a regression with an intercept")
-    mean_a, mean_b = a.mean(), b.mean()
-    a_c, b_c = a - mean_a, b - mean_b
-    hedge_ratio = float(a_c @ b_c / (b_c @ b_c))
-    residuals = a_c - hedge_ratio * b_c
-    r_squared = float(1.0 - (residuals @ residuals) / (a_c @ a_c))
+    with np.errstate(all="ignore"):  # overflow/underflow is caught just below, by name
+        mean_a, mean_b = a.mean(), b.mean()
+        a_c, b_c = a - mean_a, b - mean_b
+        hedge_ratio = float(a_c @ b_c / (b_c @ b_c))
+        residuals = a_c - hedge_ratio * b_c
+        r_squared = float(1.0 - (residuals @ residuals) / (a_c @ a_c))
     if not (np.isfinite(hedge_ratio) and np.isfinite(r_squared)):
         raise StatsInputError(
-            "the legs' values are too large or too spread out to regress in float64 "
-            "(sums of squares overflow): rescale the prices"
+            "the legs' values are too large or too small to regress in float64 (their sums "
+            "of squares overflow or underflow): rescale the prices"
         )
     return HedgeFit(
         hedge_ratio=hedge_ratio,
