@@ -1,0 +1,1 @@
+"""Pair selection from past closes: FDR-controlled, out-of-sample checked, one coin per spread."""

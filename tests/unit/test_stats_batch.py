@@ -1,0 +1,198 @@
+"""The batched scan gives, for every pair, exactly the single-pair Engle-Granger answer.
+
+The scanner trusts the batch for all pairs of the universe; one pair computed differently
+(a wrong lag block, a chunk boundary, a near-singular design) would be a wrong p-value.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from stats_sim import ar1, log_random_walks, statsmodels_eg
+
+from statarb.stats.batch import all_unordered_pairs, engle_granger_batch
+from statarb.stats.cointegration import engle_granger
+from statarb.stats.halflife import ou_half_life
+from statarb.stats.inputs import StatsInputError
+
+T_TOL = 1e-8
+P_TOL = 1e-6
+
+
+def universe(n: int, n_coins: int, seed: int, planted: int = 2) -> np.ndarray:
+    """Random walks at realistic levels; coin 2k is cointegrated with coin 2k+1 for k < planted."""
+    rng = np.random.default_rng(seed)
+    levels = list(10 ** rng.uniform(-1, 4.8, n_coins))
+    x = log_random_walks(n, levels, rng)
+    for k in range(planted):
+        a, b = 2 * k, 2 * k + 1
+        hedge = rng.uniform(0.5, 2.0) * levels[a] / levels[b]
+        resid = ar1(n, rng.uniform(0.5, 0.95), 0.003 * levels[a], rng)
+        x[:, a] = 0.1 * levels[a] + hedge * x[:, b] + resid
+    return x
+
+
+def assert_batch_equals_single(x: np.ndarray, maxlag: int | None, autolag: str | None) -> None:
+    result = engle_granger_batch(x, maxlag=maxlag, autolag=autolag)
+    assert len(result) == x.shape[1] * (x.shape[1] - 1) // 2
+    for i in range(len(result)):
+        a, b = x[:, result.leg_a[i]], x[:, result.leg_b[i]]
+        single = engle_granger(a, b, maxlag=maxlag, autolag=autolag)
+        assert result.error[i] is None
+        assert result.lag[i] == single.lag
+        assert abs(result.stat[i] - single.stat) <= T_TOL
+        assert abs(result.pvalue[i] - single.pvalue) <= P_TOL
+        assert result.hedge_ratio[i] == pytest.approx(single.hedge_ratio, rel=1e-12)
+        assert result.intercept[i] == pytest.approx(single.intercept, rel=1e-10, abs=1e-9)
+        assert result.half_life[i] == pytest.approx(
+            ou_half_life(a - single.intercept - single.hedge_ratio * b), rel=1e-9
+        )
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(60, 700),
+    n_coins=st.integers(2, 7),
+    maxlag=st.one_of(st.none(), st.integers(0, 8)),
+    autolag=st.sampled_from(["aic", None]),
+)
+def test_batch_equals_the_single_pair_test_for_every_pair(
+    seed, n, n_coins, maxlag, autolag
+) -> None:
+    assert_batch_equals_single(universe(n, n_coins, seed, planted=n_coins // 3), maxlag, autolag)
+
+
+def test_batch_equals_statsmodels_coint_on_a_realistic_universe() -> None:
+    x = universe(1_000, 8, seed=3, planted=3)
+    result = engle_granger_batch(x)
+    for i in range(len(result)):
+        ref = statsmodels_eg(x[:, result.leg_a[i]], x[:, result.leg_b[i]], None, "aic")
+        assert ref.coint_is_accurate
+        assert result.lag[i] == ref.lag
+        assert abs(result.stat[i] - ref.stat) <= T_TOL
+        assert abs(result.pvalue[i] - ref.pvalue) <= P_TOL
+    planted = (result.leg_a == 0) & (result.leg_b == 1)
+    assert result.pvalue[planted][0] < 1e-4
+
+
+def test_small_blocks_give_the_same_numbers_as_one_block() -> None:
+    # Blocks bound the memory; the block boundaries must not change any pair.
+    x = universe(500, 9, seed=4)
+    whole = engle_granger_batch(x, max_block_bytes=1 << 30)
+    calls = []
+    tiny = engle_granger_batch(x, max_block_bytes=1, progress=lambda d, t: calls.append((d, t)))
+    np.testing.assert_array_equal(whole.lag, tiny.lag)
+    np.testing.assert_allclose(tiny.stat, whole.stat, rtol=0, atol=1e-12)
+    assert calls[-1] == (36, 36) and len(calls) == 36  # one pair per block, progress each
+
+
+def test_ordered_pairs_test_the_direction_asked_for() -> None:
+    x = universe(400, 3, seed=5, planted=1)
+    both = engle_granger_batch(x, [[0, 1], [1, 0]])
+    forward = engle_granger(x[:, 0], x[:, 1])
+    backward = engle_granger(x[:, 1], x[:, 0])
+    assert abs(both.stat[0] - forward.stat) <= T_TOL
+    assert abs(both.stat[1] - backward.stat) <= T_TOL
+    assert both.stat[0] != both.stat[1]
+
+
+def test_a_near_singular_pair_takes_the_exact_path_and_still_matches() -> None:
+    # A residual dominated by a period-3 cycle makes the lagged differences nearly dependent:
+    # the normal equations would lose digits, so the QR path recomputes that pair.
+    rng = np.random.default_rng(6)
+    n = 600
+    b = 100 + np.cumsum(rng.normal(0, 1, n))
+    cycle = np.tile([0.0, 1.0, 3.0], n // 3) * 50
+    a = 2 * b + cycle + rng.normal(0, 1e-3, n)
+    c = 50 + np.cumsum(rng.normal(0, 1, n))
+    x = np.column_stack([a, b, c])
+    result = engle_granger_batch(x, maxlag=4, autolag="aic")
+    assert result.exact_path_pairs >= 1
+    for i in range(len(result)):
+        single = engle_granger(x[:, result.leg_a[i]], x[:, result.leg_b[i]], maxlag=4)
+        assert result.lag[i] == single.lag
+        assert abs(result.stat[i] - single.stat) <= T_TOL
+
+
+def test_a_collinear_pair_is_refused_alone_and_the_others_still_tested() -> None:
+    x = universe(300, 4, seed=7, planted=0)
+    x[:, 3] = 5.0 + 2.0 * x[:, 2]
+    result = engle_granger_batch(x)
+    bad = (result.leg_a == 2) & (result.leg_b == 3)
+    assert "collinear" in result.error[int(np.flatnonzero(bad)[0])]
+    assert np.isnan(result.stat[bad]).all() and np.isnan(result.pvalue[bad]).all()
+    assert result.ok.sum() == len(result) - 1
+    assert np.isfinite(result.stat[result.ok]).all()
+
+
+def test_correlations_are_of_log_returns_and_of_levels() -> None:
+    x = universe(500, 3, seed=8, planted=1)
+    result = engle_granger_batch(x, [[0, 1]])
+    returns = np.diff(np.log(x[:, :2]), axis=0)
+    assert result.corr_returns[0] == pytest.approx(np.corrcoef(returns.T)[0, 1], rel=1e-10)
+    assert result.corr_levels[0] == pytest.approx(np.corrcoef(x[:, :2].T)[0, 1], rel=1e-10)
+
+
+def test_bad_universes_are_refused_naming_the_coin() -> None:
+    x = universe(200, 3, seed=9, planted=1)
+    names = ["BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT"]
+    holes = x.copy()
+    holes[50, 1] = np.nan
+    with pytest.raises(StatsInputError, match="ETH/USDT:USDT have 1 missing"):
+        engle_granger_batch(holes, names=names)
+    flat = x.copy()
+    flat[:, 2] = 7.0
+    with pytest.raises(StatsInputError, match="SOL/USDT:USDT are constant"):
+        engle_granger_batch(flat, names=names)
+    with pytest.raises(StatsInputError, match="at least 20"):
+        engle_granger_batch(x[:10])
+    with pytest.raises(StatsInputError, match="2-D"):
+        engle_granger_batch(x[:, 0])
+    with pytest.raises(StatsInputError, match="two different coins"):
+        engle_granger_batch(x, [[1, 1]])
+    with pytest.raises(StatsInputError, match="out of range"):
+        engle_granger_batch(x, [[0, 3]])
+    with pytest.raises(StatsInputError, match="degrees of freedom"):
+        engle_granger_batch(x[:25])
+
+
+def test_all_unordered_pairs_lists_each_pair_once() -> None:
+    pairs = all_unordered_pairs(50)
+    assert pairs.shape == (1225, 2)
+    assert (pairs[:, 0] < pairs[:, 1]).all()
+    assert len({tuple(p) for p in pairs}) == 1225
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    values=arrays(
+        np.float64,
+        st.tuples(st.integers(0, 80), st.integers(2, 4)),
+        elements=st.one_of(st.floats(-1e9, 1e9), st.sampled_from([0.0, 1.0, 100.0, 1e-300])),
+    ),
+    maxlag=st.one_of(st.none(), st.integers(0, 4)),
+)
+def test_batch_and_single_agree_on_any_input_refusals_included(values, maxlag) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no silent overflow or 0/0 on the way
+        try:
+            result = engle_granger_batch(values, maxlag=maxlag)
+        except StatsInputError:
+            return
+        for i in range(len(result)):
+            a, b = values[:, result.leg_a[i]], values[:, result.leg_b[i]]
+            try:
+                single = engle_granger(a, b, maxlag=maxlag)
+            except StatsInputError:
+                assert result.error[i] is not None
+                assert np.isnan(result.stat[i]) and np.isnan(result.pvalue[i])
+                continue
+            assert result.error[i] is None
+            assert result.lag[i] == single.lag
+            assert abs(result.stat[i] - single.stat) <= T_TOL * max(1.0, abs(single.stat))
