@@ -11,7 +11,7 @@ import pytest
 from statarb.pairs_config import PairsConfigError, PairsSchedule, parse_pairs_config
 from statarb.spread.book import SpreadBook
 from statarb.spread.client_ids import Leg
-from statarb.spread.history import CloseHistory, aligned_closes
+from statarb.spread.history import CandleCache, aligned_closes
 from statarb.spread.legs import (
     LegTag,
     OpenLeg,
@@ -146,10 +146,10 @@ def test_tags_round_trip_through_json_and_group_legs_by_spread() -> None:
     }
 
 
-def test_close_history_never_returns_a_candle_that_had_not_closed() -> None:
+def test_candle_cache_never_returns_a_candle_that_had_not_closed() -> None:
     dates = pd.Series(pd.date_range(T0, periods=10, freq="1min", tz="UTC"))
     closes = pd.Series(np.arange(10, dtype=float))
-    history = CloseHistory(dates, closes, timeframe_minutes=1)
+    history = CandleCache(dates, {"close": closes}, timeframe_minutes=1)
     # At 00:05:00 the candle opened 00:04 has just closed; the one opened 00:05 has not.
     _, values = history.closed_before(T0 + timedelta(minutes=5), 3)
     assert values.tolist() == [2.0, 3.0, 4.0]
@@ -157,6 +157,9 @@ def test_close_history_never_returns_a_candle_that_had_not_closed() -> None:
     assert values.tolist() == [2.0, 3.0, 4.0]
     _, values = history.closed_before(T0, 3)
     assert values.size == 0
+    assert history.row_at(T0 + timedelta(minutes=4)) == {"close": 4.0}
+    assert history.row_at(T0 + timedelta(minutes=4, seconds=1)) is None
+    assert history.row_at(T0 + timedelta(minutes=10)) is None
 
 
 def test_aligned_closes_keep_only_common_candles() -> None:

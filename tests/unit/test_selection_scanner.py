@@ -261,7 +261,8 @@ def test_the_result_becomes_a_valid_pairs_config(tmp_path: Path) -> None:
     config = result.to_pairs_config(generated_at=stamp)
     pair = config.pairs[0]
     chosen = result.selected[0]
-    assert (pair.pair_id, pair.leg_a, pair.leg_b) == ("PAIR_001", "BTC/USDT:USDT", "ETH/USDT:USDT")
+    # The id comes from the legs, so tomorrow's re-scan names the same pair the same way.
+    assert (pair.pair_id, pair.leg_a, pair.leg_b) == ("BTC_ETH", "BTC/USDT:USDT", "ETH/USDT:USDT")
     assert pair.hedge_ratio == chosen.hedge_ratio and pair.intercept == chosen.intercept
     assert pair.entry_size_leg_a == pytest.approx(5_000.0 / closes["BTC/USDT:USDT"].iloc[-1])
     assert pair.entry_size_leg_b == pytest.approx(pair.hedge_ratio * pair.entry_size_leg_a)
@@ -275,6 +276,9 @@ def test_the_result_becomes_a_valid_pairs_config(tmp_path: Path) -> None:
     target = tmp_path / "pairs_config.json"
     write_pairs_config(config, target)
     assert load_pairs_config(target) == config
+    # Without explicit thresholds none are written: the strategy's hyperoptable ones apply.
+    default = scan_pairs(closes, as_of=None, lookback=1_000).to_pairs_config().pairs[0]
+    assert (default.z_score_threshold, default.exit_z, default.stop_loss_z) == (None, None, None)
     # A backtest call without a clock stamps the end of its window.
     assert result.to_pairs_config().pairs[0].last_updated == config.scan_window.end
 

@@ -140,3 +140,18 @@ def test_spread_budget_is_balance_times_risk_times_leverage() -> None:
         spread_budget_notional_usdt(balance_usdt=0, max_risk_percent=10, leverage=2)
     with pytest.raises(SizingError):
         spread_budget_notional_usdt(balance_usdt=100, max_risk_percent=150, leverage=2)
+
+
+def test_a_coarse_leg_b_step_keeps_the_largest_size_within_tolerance() -> None:
+    # SOL trades in whole coins on Binance: the size must not collapse to the first exact fit.
+    size = size_spread(
+        gross_notional_usdt=2_000,
+        price_a=694.0,
+        price_b=148.7,
+        hedge_ratio=4.037,
+        market_a=LegMarket("BNB/USDT:USDT", qty_step=0.01),
+        market_b=LegMarket("SOL/USDT:USDT", qty_step=1.0),
+        max_hedge_error=0.01,
+    )
+    assert size.hedge_error_ratio <= 0.01
+    assert size.gross_notional_usdt > 1_800

@@ -49,7 +49,7 @@ from statarb.spread.features import (
     reversion_label,
     spread_columns,
 )
-from statarb.spread.history import CloseHistory, aligned_closes
+from statarb.spread.history import CandleCache, aligned_closes
 from statarb.spread.legs import (
     LegTag,
     OpenLeg,
@@ -67,6 +67,16 @@ logger = logging.getLogger(__name__)
 
 LABEL = "&-spread_reversion"
 TAG_KEY = "spread"
+# Analysed columns a spread decision reads for BOTH legs at the same candle.
+CACHED_COLUMNS = (
+    "close",
+    "spread_z",
+    "coint_ok",
+    LABEL,
+    f"{LABEL}_mean",
+    f"{LABEL}_std",
+    "do_predict",
+)
 
 
 class CointPairsStrategy(IStrategy):
@@ -137,7 +147,7 @@ class CointPairsStrategy(IStrategy):
         self.review_flag = ManualReviewFlag(
             self.settings.resolve(self.settings.review_flag, user_data)
         )
-        self._history: dict[str, CloseHistory] = {}
+        self._cache: dict[str, CandleCache] = {}
         self._decisions: dict[SpreadKey, EntryDecision] = {}
         self._exit_cache: dict[tuple[SpreadKey, datetime], str | None] = {}
         self._tags: dict[int, LegTag] = {}
@@ -247,7 +257,6 @@ class CointPairsStrategy(IStrategy):
         )
         for column in spread.columns:
             dataframe[column] = spread[column]
-        self._history[pair] = CloseHistory(dataframe["date"], dataframe["close"], self._tf_minutes)
         thresholds = Thresholds(
             float(self.entry_z.value), float(self.exit_z.value), float(self.stop_z.value)
         )
@@ -263,6 +272,8 @@ class CointPairsStrategy(IStrategy):
             # features are built from them; forcing a rebuild per pair keeps them present.
             self.freqai.get_corr_dataframes = True
             dataframe = self.freqai.start(dataframe, metadata, self)
+        cached = {c: dataframe[c] for c in CACHED_COLUMNS if c in dataframe.columns}
+        self._cache[pair] = CandleCache(dataframe["date"], cached, self._tf_minutes)
         return dataframe
 
     # ------------------------------------------------------------------ FreqAI
@@ -342,12 +353,6 @@ class CointPairsStrategy(IStrategy):
         return dataframe
 
     # ------------------------------------------------------------------ entry decision
-    def _signal_row(self, pair: str) -> pd.Series | None:
-        dataframe, _ = self.dp.get_analyzed_dataframe(pair, self.timeframe)
-        if dataframe is None or dataframe.empty:
-            return None
-        return dataframe.iloc[-1]
-
     def _market(self, symbol: str) -> LegMarket:
         market = self.dp.market(symbol) or {}
         step = float(market.get("precision", {}).get("amount") or 0.0)
@@ -401,10 +406,12 @@ class CointPairsStrategy(IStrategy):
     def _decision_for(
         self, pair: str, current_time: datetime
     ) -> tuple[ActivePair, EntryDecision] | None:
-        row = self._signal_row(pair)
-        if row is None:
-            return None
-        signal_candle = row["date"].to_pydatetime()
+        """The one decision about the spread `pair` would open at `current_time`.
+
+        The signal candle is the last one closed by `current_time`: in a backtest FreqTrade
+        fills at the next candle's open, live a few seconds after the close.
+        """
+        signal_candle = signal_candle_of(current_time, self._tf_minutes)
         active = self.book.active(pair, signal_candle)
         if active is None:
             return None
@@ -428,11 +435,12 @@ class CointPairsStrategy(IStrategy):
 
     def _decide(self, active: ActivePair, signal_candle: datetime) -> EntryDecision:
         entry = active.entry
-        row_a = self._signal_row(entry.leg_a)
-        row_b = self._signal_row(entry.leg_b)
-        if row_a is None or row_b is None or row_a["date"] != row_b["date"]:
+        cache_a, cache_b = self._cache.get(entry.leg_a), self._cache.get(entry.leg_b)
+        row_a = cache_a.row_at(signal_candle) if cache_a else None
+        row_b = cache_b.row_at(signal_candle) if cache_b else None
+        if row_a is None or row_b is None:
             return EntryDecision(
-                entry.pair_id, signal_candle, False, "legs not analysed on the same candle"
+                entry.pair_id, signal_candle, False, "both legs not analysed on the signal candle"
             )
         legs = self._open_legs()
         spreads = group_by_spread(legs)
@@ -443,7 +451,7 @@ class CointPairsStrategy(IStrategy):
                 predicted_reversion=float(row_a.get(LABEL, math.nan)),
                 label_mean=float(row_a.get(f"{LABEL}_mean", math.nan)),
                 label_std=float(row_a.get(f"{LABEL}_std", math.nan)),
-                do_predict=int(row_a.get("do_predict", 0) or 0),
+                do_predict=_int_or_zero(row_a.get("do_predict")),
             )
         balance = float(self.wallets.get_total_stake_amount()) if self.wallets else 0.0
         return decide_entry(
@@ -648,7 +656,10 @@ class CointPairsStrategy(IStrategy):
         twin_open = any(
             leg.tag.key == tag.key and leg.tag.leg != tag.leg for leg in self._open_legs()
         )
-        if not twin_open and not self._twin_closed_now(tag, current_time):
+        # Both legs enter in the same pass over the pairs; until that pass is over (the
+        # fill candle) the twin has not had its turn yet and is not "missing".
+        entry_pass_over = current_time >= tag.opened_at + timedelta(minutes=2 * self._tf_minutes)
+        if not twin_open and entry_pass_over and not self._twin_closed_now(tag, current_time):
             log(
                 logger,
                 Category.SAFETY,
@@ -710,8 +721,8 @@ class CointPairsStrategy(IStrategy):
         return False
 
     def _open_z(self, tag: LegTag, current_time: datetime) -> tuple[float, float]:
-        hist_a = self._history.get(tag.leg_a)
-        hist_b = self._history.get(tag.leg_b)
+        hist_a = self._cache.get(tag.leg_a)
+        hist_b = self._cache.get(tag.leg_b)
         if hist_a is None or hist_b is None:
             return math.nan, math.nan
         count = tag.window + 1
@@ -727,3 +738,11 @@ class CointPairsStrategy(IStrategy):
         # Entry decisions are per signal candle; keep only the recent ones.
         horizon = current_time.astimezone(UTC) - timedelta(minutes=self._tf_minutes * 10)
         self._decisions = {k: v for k, v in self._decisions.items() if k.opened_at >= horizon}
+
+
+def _int_or_zero(value: Any) -> int:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return 0
+    return int(number) if math.isfinite(number) else 0

@@ -14,6 +14,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from statarb.atomic import atomic_write_bytes
+from statarb.pairs_config import DEFAULT_ENTRY_Z, DEFAULT_EXIT_Z, DEFAULT_STOP_Z
 from statarb.selection.scanner import ScanResult
 from statarb.stats.rolling import rolling_zscore, spread
 
@@ -49,7 +50,12 @@ def plot_spreads(closes: pd.DataFrame, result: ScanResult, path: str | Path, top
         )
         top_ax.set_ylabel("spread (USDT)")
         z_ax.plot(z.index, z.to_numpy(), lw=0.8, color="tab:purple")
-        for level, style in ((p.entry_z, "--"), (p.exit_z, ":"), (p.stop_z, "-")):
+        levels = (
+            (DEFAULT_ENTRY_Z if p.entry_z is None else p.entry_z, "--"),
+            (DEFAULT_EXIT_Z if p.exit_z is None else p.exit_z, ":"),
+            (DEFAULT_STOP_Z if p.stop_z is None else p.stop_z, "-"),
+        )
+        for level, style in levels:
             for sign in (1.0, -1.0):
                 z_ax.axhline(sign * level, color="tab:red", lw=0.7, ls=style)
         z_ax.set_ylabel(f"z ({p.mean_reversion_window} candles)")

@@ -44,6 +44,7 @@ from statarb.pairs_config import (
     PairEntry,
     PairsConfig,
     ScanWindow,
+    base_coin,
 )
 from statarb.selection.fdr import bh_qvalues
 from statarb.selection.window import (
@@ -93,9 +94,11 @@ class ScanParams:
     max_pairs: int = 10
     maxlag: int | None = None  # None: statsmodels' rule for the sample size
     autolag: AutoLag = "aic"
-    entry_z: float = DEFAULT_ENTRY_Z
-    exit_z: float = DEFAULT_EXIT_Z
-    stop_z: float = DEFAULT_STOP_Z
+    # Per-pair threshold overrides to write; None leaves them out of the file so the strategy's
+    # own (hyperoptable) thresholds apply.
+    entry_z: float | None = None
+    exit_z: float | None = None
+    stop_z: float | None = None
     mean_reversion_window: int = DEFAULT_MEAN_REVERSION_WINDOW
     # Leg A's reference quantity is this notional at the last close; leg B = hedge_ratio x A.
     reference_notional_usdt: float = 1000.0
@@ -124,10 +127,13 @@ class ScanParams:
             )
         if self.max_pairs < 1:
             problems.append(f"max_pairs must be >= 1, got {self.max_pairs}")
-        if not 0.0 <= self.exit_z < self.entry_z < self.stop_z:
+        exit_z = DEFAULT_EXIT_Z if self.exit_z is None else self.exit_z
+        entry_z = DEFAULT_ENTRY_Z if self.entry_z is None else self.entry_z
+        stop_z = DEFAULT_STOP_Z if self.stop_z is None else self.stop_z
+        if not 0.0 <= exit_z < entry_z < stop_z:
             problems.append(
                 "thresholds must satisfy 0 <= exit_z < entry_z < stop_z, got "
-                f"{self.exit_z} / {self.entry_z} / {self.stop_z}"
+                f"{exit_z} / {entry_z} / {stop_z}"
             )
         if self.mean_reversion_window < 10:
             problems.append(
@@ -210,11 +216,11 @@ class ScanResult:
         stamp = generated_at or self.window_end
         p = self.params
         entries = []
-        for rank, c in enumerate(self.selected, start=1):
+        for c in self.selected:
             qty_a = p.reference_notional_usdt / self.last_close[c.leg_a]
             entries.append(
                 PairEntry(
-                    pair_id=f"PAIR_{rank:03d}",
+                    pair_id=pair_id_for(c.leg_a, c.leg_b),
                     leg_a=c.leg_a,
                     leg_b=c.leg_b,
                     hedge_ratio=c.hedge_ratio,
@@ -239,6 +245,15 @@ class ScanResult:
             scan_window=ScanWindow(start=self.window_start, end=self.window_end),
             pairs=entries,
         )
+
+
+def pair_id_for(leg_a: str, leg_b: str) -> str:
+    """`BTC_ETH` for BTC/USDT:USDT against ETH/USDT:USDT.
+
+    Built from the legs, not from a rank, so a pair keeps its id across daily re-scans: an
+    open spread is still recognised when the next scan chooses the same pair again.
+    """
+    return f"{base_coin(leg_a)}_{base_coin(leg_b)}"
 
 
 def scan_pairs(

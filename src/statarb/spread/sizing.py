@@ -3,8 +3,9 @@
 The spread is `qty_a` of leg A against `hedge_ratio * qty_a` of leg B (base-coin quantities,
 opposite sides). Its P&L is then `qty_a * Δresidual`, which is what makes it market-neutral.
 Both quantities must be multiples of each market's step size, so the ratio can only be met
-approximately: we search the lot grid for the `qty_a` whose rounded `qty_b` misses the hedge
-ratio least, and refuse a size whose hedge error stays above the tolerance.
+approximately: we walk down the lot grid from the budget's largest `qty_a` and take the first
+whose rounded `qty_b` meets the hedge ratio within tolerance; if none does, the size is refused
+with the best miss found.
 """
 
 from __future__ import annotations
@@ -110,6 +111,7 @@ def size_spread(
     top = _steps(qty_a_budget, market_a.qty_step)
     if market_a.max_qty is not None:
         top = min(top, _steps(market_a.max_qty, market_a.qty_step))
+    # The largest quantity within tolerance wins; if none is, the best miss is reported.
     best: SpreadSize | None = None
     for steps_a in range(top, max(0, top - _MAX_CANDIDATES), -1):
         qty_a = _on_grid(steps_a, market_a.qty_step)
@@ -121,8 +123,9 @@ def size_spread(
         candidate = SpreadSize(qty_a, qty_b, price_a, price_b, hedge_ratio)
         if best is None or candidate.hedge_error_ratio < best.hedge_error_ratio - 1e-12:
             best = candidate
-        if best.hedge_error_ratio <= max_hedge_error / 10:
-            break  # good enough; larger quantities are preferred, stop searching down
+        if candidate.hedge_error_ratio <= max_hedge_error:
+            best = candidate
+            break
 
     if best is None:
         raise SizingError(
