@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import talib.abstract as ta
 from freqtrade.enums import RunMode
+from freqtrade.enums.runmode import NON_UTIL_MODES
 from freqtrade.exceptions import OperationalException
 from freqtrade.exchange import timeframe_to_minutes
 from freqtrade.persistence import Order, Trade
@@ -132,7 +132,10 @@ class CointPairsStrategy(IStrategy):
         except SettingsError as exc:
             raise OperationalException(str(exc)) from None
         self.book = self._load_book()
-        self._check_whitelist(config)
+        # lookahead-/recursive-analysis load one pair at a time (util run mode).
+        self._analysis_run = config.get("runmode") not in NON_UTIL_MODES
+        if not self._analysis_run:
+            self._check_whitelist(config)
         windows = [
             e.mean_reversion_window for s in self.book.symbols for e in self.book.entries_of(s)
         ]
@@ -163,7 +166,7 @@ class CointPairsStrategy(IStrategy):
     def _check_whitelist(self, config: dict[str, Any]) -> None:
         whitelist = set(config.get("exchange", {}).get("pair_whitelist", []))
         missing = [s for s in self.book.symbols if s not in whitelist]
-        if missing and config.get("runmode") not in (RunMode.PLOT, RunMode.OTHER):
+        if missing:
             raise OperationalException(
                 "[SAFETY] pairs config legs are not in exchange.pair_whitelist: "
                 + ", ".join(missing)
@@ -280,15 +283,13 @@ class CointPairsStrategy(IStrategy):
     def feature_engineering_expand_all(
         self, dataframe: DataFrame, period: int, metadata: dict, **kwargs: Any
     ) -> DataFrame:
-        dataframe["%-rsi-period"] = ta.RSI(dataframe, timeperiod=period)
-        dataframe["%-ret-period"] = dataframe["close"].pct_change(period)
-        dataframe["%-vol-period"] = dataframe["close"].pct_change().rolling(period).std()
+        # Per-symbol features would make leg A's and leg B's models differ; all inputs are
+        # built per ROLE in set_freqai_targets instead (see statarb.spread.features).
         return dataframe
 
     def feature_engineering_expand_basic(
         self, dataframe: DataFrame, metadata: dict, **kwargs: Any
     ) -> DataFrame:
-        dataframe["%-ret1"] = dataframe["close"].pct_change()
         # Not a feature (no "%"): the raw close, so set_freqai_targets can rebuild the spread
         # from the partner's columns in live training, where only FreqAI's history exists.
         dataframe["rawclose"] = dataframe["close"]
@@ -321,7 +322,10 @@ class CointPairsStrategy(IStrategy):
         )
         in_pair = (spread["spread_pair"] != "") & spread["spread_z"].notna()
         z = spread["spread_z"]
-        features = model_features(z, in_pair)
+        periods = tuple(self.freqai_info["feature_parameters"].get("indicator_periods_candles", []))
+        features = model_features(
+            z, in_pair, spread["leg_a_close"], spread["leg_b_close"], periods or (15, 60)
+        )
         for column in features.columns:
             dataframe[column] = features[column]
         horizon = int(self.freqai_info["feature_parameters"].get("label_period_candles", 30))
@@ -434,51 +438,76 @@ class CointPairsStrategy(IStrategy):
         return active, decision
 
     def _decide(self, active: ActivePair, signal_candle: datetime) -> EntryDecision:
+        """Decide from what both legs share: the spread's z, re-test and (identical) models.
+
+        Those columns are the same in either leg's frame, so the leg asked first decides and
+        the answer does not depend on FreqTrade's pair order; the partner only adds its price.
+        """
         entry = active.entry
-        cache_a, cache_b = self._cache.get(entry.leg_a), self._cache.get(entry.leg_b)
-        row_a = cache_a.row_at(signal_candle) if cache_a else None
-        row_b = cache_b.row_at(signal_candle) if cache_b else None
-        if row_a is None or row_b is None:
+        cache = self._cache.get(active.symbol)
+        row = cache.row_at(signal_candle) if cache else None
+        partner_close = self._close_at(active.partner, signal_candle)
+        if row is None or not math.isfinite(partner_close):
             return EntryDecision(
                 entry.pair_id, signal_candle, False, "both legs not analysed on the signal candle"
             )
+        closes = {active.symbol: float(row["close"]), active.partner: partner_close}
         legs = self._open_legs()
         spreads = group_by_spread(legs)
-        max_trades = int(self.config.get("max_open_trades", 2 * self.settings.max_open_spreads))
+        max_trades = float(self.config.get("max_open_trades", 2 * self.settings.max_open_spreads))
+        if max_trades < 0:  # -1 = unlimited (FreqTrade's convention; lookahead-analysis uses it)
+            max_trades = math.inf
+        max_spreads = self.settings.max_open_spreads
+        if self._analysis_run:
+            # lookahead-/recursive-analysis replay one pair at a time with unlimited trades;
+            # a spread limit that depends on the other pairs would make every run differ.
+            max_spreads = 10**6
         model = None
         if self.settings.model_gate and self.config.get("freqai", {}).get("enabled", False):
             model = ModelView(
-                predicted_reversion=float(row_a.get(LABEL, math.nan)),
-                label_mean=float(row_a.get(f"{LABEL}_mean", math.nan)),
-                label_std=float(row_a.get(f"{LABEL}_std", math.nan)),
-                do_predict=_int_or_zero(row_a.get("do_predict")),
+                predicted_reversion=float(row.get(LABEL, math.nan)),
+                label_mean=float(row.get(f"{LABEL}_mean", math.nan)),
+                label_std=float(row.get(f"{LABEL}_std", math.nan)),
+                do_predict=_int_or_zero(row.get("do_predict")),
             )
         balance = float(self.wallets.get_total_stake_amount()) if self.wallets else 0.0
         return decide_entry(
             EntryContext(
                 entry=entry,
                 signal_candle=signal_candle,
-                z=float(row_a["spread_z"]),
+                z=float(row["spread_z"]),
                 thresholds=self.thresholds_for(entry),
-                cointegrated=bool(row_a["coint_ok"]),
+                cointegrated=bool(row["coint_ok"]),
                 model=model,
                 min_model_reversion=self.settings.min_model_reversion,
                 min_model_confidence=self.settings.min_model_confidence,
                 review_flag_raised=self.review_flag.is_raised(),
                 open_spreads=len(spreads),
                 free_trade_slots=max_trades - len(Trade.get_trades_proxy(is_open=True)),
-                max_open_spreads=self.settings.max_open_spreads,
+                max_open_spreads=max_spreads,
                 pair_already_open=any(k.pair_id == entry.pair_id for k in spreads),
                 balance_usdt=balance,
                 max_risk_percent=self.settings.max_risk_percent,
                 leverage=self.settings.leverage,
-                price_a=float(row_a["close"]),
-                price_b=float(row_b["close"]),
+                price_a=closes[entry.leg_a],
+                price_b=closes[entry.leg_b],
                 market_a=self._market(entry.leg_a),
                 market_b=self._market(entry.leg_b),
                 max_hedge_error=self.settings.max_hedge_error,
             )
         )
+
+    def _close_at(self, symbol: str, candle: datetime) -> float:
+        """Close of `symbol`'s candle opened at `candle`: analysed cache, else raw candles."""
+        cache = self._cache.get(symbol)
+        row = cache.row_at(candle) if cache else None
+        if row is not None:
+            return float(row["close"])
+        raw = self.dp.get_pair_dataframe(symbol, self.timeframe)
+        if raw is None or raw.empty:
+            return math.nan
+        match = raw.loc[raw["date"] == pd.Timestamp(candle), "close"]
+        return float(match.iloc[0]) if len(match) else math.nan
 
     def leverage(
         self,
@@ -659,7 +688,14 @@ class CointPairsStrategy(IStrategy):
         # Both legs enter in the same pass over the pairs; until that pass is over (the
         # fill candle) the twin has not had its turn yet and is not "missing".
         entry_pass_over = current_time >= tag.opened_at + timedelta(minutes=2 * self._tf_minutes)
-        if not twin_open and entry_pass_over and not self._twin_closed_now(tag, current_time):
+        # An analysis run that loads this leg alone cannot hold the twin at all.
+        twin_tradeable = not self._analysis_run or tag.partner in self.dp.current_whitelist()
+        if (
+            not twin_open
+            and twin_tradeable
+            and entry_pass_over
+            and not self._twin_closed_now(tag, current_time)
+        ):
             log(
                 logger,
                 Category.SAFETY,

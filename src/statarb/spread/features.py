@@ -20,7 +20,16 @@ from statarb.stats.inputs import StatsInputError
 from statarb.stats.rolling import rolling_zscore
 from statarb.timeutil import epoch_minutes
 
-SPREAD_COLUMNS = ("spread_pair", "spread_role", "hedge_ratio", "spread", "spread_z", "coint_ok")
+SPREAD_COLUMNS = (
+    "spread_pair",
+    "spread_role",
+    "hedge_ratio",
+    "leg_a_close",
+    "leg_b_close",
+    "spread",
+    "spread_z",
+    "coint_ok",
+)
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,8 @@ def spread_columns(
             "spread_pair": pd.Series("", index=index, dtype=object),
             "spread_role": pd.Series("", index=index, dtype=object),
             "hedge_ratio": np.nan,
+            "leg_a_close": np.nan,
+            "leg_b_close": np.nan,
             "spread": np.nan,
             "spread_z": np.nan,
             "coint_ok": False,
@@ -72,6 +83,8 @@ def spread_columns(
         out.loc[mask, "spread_pair"] = entry.pair_id
         out.loc[mask, "spread_role"] = str(active.role)
         out.loc[mask, "hedge_ratio"] = entry.hedge_ratio
+        out.loc[mask, "leg_a_close"] = close_a[mask]
+        out.loc[mask, "leg_b_close"] = close_b[mask]
         out.loc[mask, "spread"] = spread[mask]
         out.loc[mask, "spread_z"] = z[mask]
         out.loc[mask, "coint_ok"] = ok[mask]
@@ -117,8 +130,20 @@ def stationarity_flags(
     return result.ffill().fillna(0.0).astype(bool)
 
 
-def model_features(z: pd.Series, in_pair: pd.Series) -> pd.DataFrame:
-    """FreqAI inputs that describe the spread (`%` = feature). Zero outside any pair."""
+def model_features(
+    z: pd.Series,
+    in_pair: pd.Series,
+    leg_a_close: pd.Series | None = None,
+    leg_b_close: pd.Series | None = None,
+    periods: tuple[int, ...] = (15, 60),
+) -> pd.DataFrame:
+    """FreqAI inputs that describe the spread (`%` = feature). Zero outside any pair.
+
+    Every feature is named by ROLE (leg a / leg b), never by symbol, so the two legs of a spread
+    train on identical rows and their models give identical predictions: the spread's entry
+    decision is then the same whichever leg FreqTrade asks first (and in an analysis run that
+    loads a single leg).
+    """
     feats = pd.DataFrame(index=z.index)
     feats["%-spread_z"] = z
     feats["%-spread_z_abs"] = z.abs()
@@ -126,6 +151,14 @@ def model_features(z: pd.Series, in_pair: pd.Series) -> pd.DataFrame:
         feats[f"%-spread_z_chg_{lag}"] = z.diff(lag)
     feats["%-spread_z_vol_20"] = z.diff().rolling(20, min_periods=20).std()
     feats["%-spread_z_max_abs_60"] = z.abs().rolling(60, min_periods=60).max()
+    for role, close in (("a", leg_a_close), ("b", leg_b_close)):
+        if close is None:
+            continue
+        ret1 = close.pct_change()
+        for period in periods:
+            feats[f"%-{role}_ret_{period}"] = close.pct_change(period)
+            feats[f"%-{role}_vol_{period}"] = ret1.rolling(period, min_periods=period).std()
+            feats[f"%-{role}_rsi_{period}"] = _rsi(close, period)
     feats = feats.where(in_pair, 0.0)
     feats["%-in_pair"] = in_pair.astype(float)
     return feats
@@ -176,3 +209,16 @@ def _z(value: float, window: np.ndarray) -> float:
     if not np.isfinite(std) or std <= 0:
         return float("nan")
     return float((value - window.mean()) / std)
+
+
+def _rsi(close: pd.Series, period: int) -> pd.Series:
+    """Cutler's RSI (0..100): simple means of gains and losses over the trailing window.
+
+    Unlike Wilder's exponential RSI it has a finite memory, so its value at a candle does not
+    depend on how much history was loaded before it (FreqTrade's recursive-analysis).
+    """
+    delta = close.diff()
+    gain = delta.clip(lower=0.0).rolling(period, min_periods=period).mean()
+    loss = (-delta.clip(upper=0.0)).rolling(period, min_periods=period).mean()
+    total = gain + loss
+    return (100.0 * gain / total.where(total > 0)).where(total > 0, 50.0).where(gain.notna())

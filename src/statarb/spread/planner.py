@@ -44,7 +44,7 @@ class EntryContext:
     min_model_confidence: float
     review_flag_raised: bool
     open_spreads: int  # spreads already open (both legs or one), this one excluded
-    free_trade_slots: int  # FreqTrade slots still free (max_open_trades - open trades)
+    free_trade_slots: float  # FreqTrade slots still free (max_open_trades - open trades; inf)
     max_open_spreads: int
     pair_already_open: bool  # this pair has an open spread (another instance)
     balance_usdt: float

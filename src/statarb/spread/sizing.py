@@ -111,6 +111,8 @@ def size_spread(
     top = _steps(qty_a_budget, market_a.qty_step)
     if market_a.max_qty is not None:
         top = min(top, _steps(market_a.max_qty, market_a.qty_step))
+    if market_b.max_qty is not None:
+        top = min(top, _steps(market_b.max_qty / hedge_ratio, market_a.qty_step))
     # The largest quantity within tolerance wins; if none is, the best miss is reported.
     best: SpreadSize | None = None
     for steps_a in range(top, max(0, top - _MAX_CANDIDATES), -1):
