@@ -133,7 +133,7 @@ def ticker_24hr(app: LocalExchange, req: Request) -> Any:
     rows = []
     for spec in app.specs_for(req.params):
         tape = venue.market.tapes[spec.symbol]
-        bar = tape.bar(now - 86_400_000, now + 1)
+        bar = tape.bar(now - 86_400_000, now)
         if bar is None:
             continue
         last = venue.price(spec.symbol)

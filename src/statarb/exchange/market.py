@@ -370,7 +370,7 @@ class SymbolTape:
         step = INTERVAL_MS[interval]
         if step % self.tf_ms != 0:
             return {}
-        first, last_end = opens[0], min(opens[-1] + step, now_ms + 1)
+        first, last_end = opens[0], min(opens[-1] + step, now_ms)
         last_end = first + (last_end - first) // step * step  # only completed klines
         if last_end <= first or any(first <= s < last_end for s in self._shock_t):
             return {}
@@ -414,7 +414,11 @@ class SymbolTape:
             if start in whole:
                 out.append(whole[start])
                 continue
-            bar = self.bar(start, min(end, now_ms + 1))
+            if start >= self.first_open_ms and start >= min(end, now_ms):
+                price = self.price_at(start)  # a kline opened this very millisecond
+                out.append(Bar(start, end - 1, price, price, price, price, 0.0))
+                continue
+            bar = self.bar(start, min(end, now_ms))
             if bar is not None:
                 out.append(Bar(start, end - 1, bar.open, bar.high, bar.low, bar.close, bar.volume))
         return out
