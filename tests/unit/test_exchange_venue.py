@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-
 import numpy as np
 import pytest
 from exchange_world import HOUR, MIN, T0, flat_candles, make_world
