@@ -7,7 +7,6 @@ that never arrives, a liquidation that leaves a position behind, state forgotten
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 
 import numpy as np
@@ -180,23 +179,6 @@ def test_reduce_only_orders_expire_when_the_position_is_gone():
                  time_in_force="GTC", reduce_only=True).order  # fmt: skip
     w.order("ETHUSDT", "SELL", "1.000")
     assert tp.status == "EXPIRED"
-
-
-def test_state_survives_a_dump_and_restore(tmp_path):
-    w = make_world(ramp_down_eth())
-    w.order("ETHUSDT", "BUY", "1.000", client_order_id="a")
-    w.order("ETHUSDT", "BUY", "1.000", type="LIMIT", price=D("2900.00"), time_in_force="GTC")
-    w.venue.set_leverage("BTCUSDT", 7)
-    path = tmp_path / "state.json"
-    state.StateStore(path).save(w.venue, force=True)
-    fresh = make_world(ramp_down_eth())
-    state.restore(fresh.venue, state.read_state(path))
-    assert json.dumps(state.dump(fresh.venue), sort_keys=True) == json.dumps(
-        state.dump(w.venue), sort_keys=True
-    )
-    assert fresh.venue.find_order("ETHUSDT", None, "a").status == "FILLED"
-    next_order = fresh.order("ETHUSDT", "BUY", "1.000").order
-    assert next_order.order_id not in {o for o in w.venue.orders}  # ids never reused
 
 
 def test_a_damaged_state_file_is_refused_with_a_clear_error(tmp_path):

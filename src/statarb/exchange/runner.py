@@ -46,7 +46,8 @@ class ExchangeConfig:
 
 def build(config: ExchangeConfig) -> LocalExchange:
     """The application over ``config``; resumes from ``config.state_path`` when it exists."""
-    saved = state.read_state(config.state_path) if config.state_path else None
+    loaded = state.load_state(config.state_path) if config.state_path else None
+    saved, sealed = loaded if loaded is not None else (None, None)
     now = wall_clock_ms()
     market = load_market(
         config.datadir,
@@ -64,7 +65,7 @@ def build(config: ExchangeConfig) -> LocalExchange:
             level_notional_usdt=config.level_notional_usdt, slippage_bps=config.slippage_bps
         ),
     )
-    store = state.StateStore(config.state_path)
+    store = state.StateStore(config.state_path, sealed)
     if saved is not None:
         state.restore(venue, saved)
         logger.info(

@@ -1,15 +1,26 @@
-"""Durable exchange state: one JSON file, rewritten atomically after every request that changed it.
+"""Durable exchange state, saved after every request that changed it, before the answer leaves.
 
 What a real exchange never forgets is kept: balances, positions, settings, orders, trades, the
 income ledger, the id counters, the replay clock (offset, manual advance, last processed instant),
 the price shocks and the log of order requests. Faults are test-time configuration and are not
-kept. A SIGKILL at any instant leaves the previous complete file (``statarb.atomic``).
+kept.
+
+Layout for ``--state FILE`` (every file written with ``statarb.atomic``, so a SIGKILL at any
+instant leaves complete files):
+- ``FILE``: the snapshot — everything mutable plus the newest immutable records, and the list of
+  sealed segments it builds on;
+- ``FILE.d/history-<unique>.json``: sealed segments, written once, holding older immutable records
+  (closed orders, trades, income entries, order-log entries).
+Sealing keeps the snapshot small, so a save costs the same after ten orders or ten thousand. A
+segment written just before a crash, but not yet listed by a snapshot, is ignored on load.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-from dataclasses import fields
+import uuid
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -19,6 +30,10 @@ from statarb.exchange.accounts import IncomeEntry, Position, SymbolSettings
 from statarb.exchange.venue import Order, Trade, Venue
 
 STATE_VERSION = 1
+SEAL_AFTER_RECORDS = 256  # immutable records kept in the snapshot before they are sealed
+KEEP_RECENT_LOG = (
+    32  # newest order-log entries stay in the snapshot (the HTTP layer annotates them)
+)
 
 
 class StateError(ValueError):
@@ -43,11 +58,26 @@ def _build(cls: Any, data: dict[str, Any]) -> Any:
     return cls(**kwargs)
 
 
-def dump(venue: Venue) -> dict[str, Any]:
+@dataclass
+class Sealed:
+    """How much of the venue's history already sits in sealed segments."""
+
+    segments: list[str] = field(default_factory=list)
+    trades: int = 0
+    income: int = 0
+    order_log: int = 0
+    order_ids: set[int] = field(default_factory=set)
+    generation: int = 0
+
+
+def dump(venue: Venue, sealed: Sealed | None = None) -> dict[str, Any]:
+    """The snapshot: everything not yet in ``sealed`` segments (everything when None)."""
+    sealed = sealed or Sealed(generation=venue.generation)
     account = venue.account
     return {
         "version": STATE_VERSION,
         "symbols": venue.market.symbols,
+        "segments": list(sealed.segments),
         "offset_ms": venue.market.offset_ms,
         "clock_advance_ms": venue.clock_advance_ms,
         "processed_ms": venue.processed_ms,
@@ -64,17 +94,17 @@ def dump(venue: Venue) -> dict[str, Any]:
             "update_time_ms": account.update_time_ms,
             "positions": [_plain(p) for p in account.positions.values()],
             "settings": {s: _plain(v) for s, v in account.settings.items()},
-            "income": [_plain(e) for e in account.income],
+            "income": [_plain(e) for e in account.income[sealed.income :]],
         },
-        "orders": [_plain(o) for o in venue.orders.values()],
-        "trades": [_plain(t) for t in venue.trades],
+        "orders": [_plain(o) for o in venue.orders.values() if o.order_id not in sealed.order_ids],
+        "trades": [_plain(t) for t in venue.trades[sealed.trades :]],
         "shocks": {s: venue.market.tapes[s].shocks for s in venue.market.symbols},
-        "order_log": venue.order_log,
+        "order_log": venue.order_log[sealed.order_log :],
     }
 
 
 def restore(venue: Venue, data: dict[str, Any]) -> None:
-    """Load ``data`` into a freshly built ``venue`` over the same datadir."""
+    """Load a complete state (snapshot merged with its segments) into a fresh ``venue``."""
     if data.get("version") != STATE_VERSION:
         raise StateError(f"state version {data.get('version')!r}, expected {STATE_VERSION}")
     missing = set(data.get("symbols", [])) - set(venue.market.symbols)
@@ -117,30 +147,113 @@ def restore(venue: Venue, data: dict[str, Any]) -> None:
     venue.dirty = False
 
 
-def read_state(path: Path) -> dict[str, Any] | None:
-    """The saved state, or None when the file does not exist yet."""
-    if not path.exists():
-        return None
+def _read_json(path: Path) -> Any:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise StateError(f"cannot read state file {path}: {exc}") from exc
+
+
+def _segment_dir(path: Path) -> Path:
+    return path.parent / f"{path.name}.d"
+
+
+def load_state(path: Path) -> tuple[dict[str, Any], Sealed] | None:
+    """The saved state with its segments merged in, or None when there is none yet."""
+    if not path.exists():
+        return None
+    data = _read_json(path)
     if not isinstance(data, dict):
         raise StateError(f"state file {path} does not hold a JSON object")
-    return data
+    sealed = Sealed(segments=list(data.get("segments", [])))
+    orders: list[dict[str, Any]] = []
+    trades: list[dict[str, Any]] = []
+    income: list[dict[str, Any]] = []
+    log: list[dict[str, Any]] = []
+    for name in sealed.segments:
+        segment = _read_json(_segment_dir(path) / name)
+        orders += segment["orders"]
+        trades += segment["trades"]
+        income += segment["income"]
+        log += segment["order_log"]
+    sealed.trades, sealed.income, sealed.order_log = len(trades), len(income), len(log)
+    sealed.order_ids = {int(o["order_id"]) for o in orders}
+    try:
+        data["orders"] = orders + data.get("orders", [])
+        data["trades"] = trades + data.get("trades", [])
+        data["order_log"] = log + data.get("order_log", [])
+        if isinstance(data.get("account"), dict):
+            data["account"]["income"] = income + data["account"].get("income", [])
+    except TypeError as exc:
+        raise StateError(f"state file is damaged: {exc!r}") from exc
+    return data, sealed
+
+
+def read_state(path: Path) -> dict[str, Any] | None:
+    """The complete saved state (segments merged), or None when the file does not exist yet."""
+    loaded = load_state(path)
+    return None if loaded is None else loaded[0]
 
 
 class StateStore:
     """Saves the venue to ``path`` when it changed (called once per request, under its lock)."""
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, sealed: Sealed | None = None) -> None:
         self.path = path
+        self.sealed = sealed or Sealed()
         self.writes = 0
 
     def save(self, venue: Venue, *, force: bool = False) -> None:
         if self.path is None or not (venue.dirty or force):
             return
-        payload = json.dumps(dump(venue), separators=(",", ":")).encode()
+        wiped = self.sealed.generation != venue.generation  # an admin reset wiped the history
+        if wiped:
+            self.sealed = Sealed(generation=venue.generation)
+        self._seal_if_large(venue)
+        payload = json.dumps(dump(venue, self.sealed), separators=(",", ":")).encode()
         atomic_write_bytes(self.path, payload)
         self.writes += 1
         venue.dirty = False
+        if wiped:
+            self._remove_unlisted_segments()
+
+    def _remove_unlisted_segments(self) -> None:
+        assert self.path is not None
+        folder = _segment_dir(self.path)
+        if not folder.is_dir():
+            return
+        for stale in folder.glob("history-*.json"):
+            if stale.name not in self.sealed.segments:
+                with contextlib.suppress(OSError):
+                    stale.unlink()
+
+    def _seal_if_large(self, venue: Venue) -> None:
+        assert self.path is not None
+        sealed = self.sealed
+        log_end = max(sealed.order_log, len(venue.order_log) - KEEP_RECENT_LOG)
+        closed = [
+            o for o in venue.orders.values() if not o.is_open and o.order_id not in sealed.order_ids
+        ]
+        pending = (
+            len(venue.trades) - sealed.trades
+            + len(venue.account.income) - sealed.income
+            + log_end - sealed.order_log
+            + len(closed)
+        )  # fmt: skip
+        if pending < SEAL_AFTER_RECORDS:
+            return
+        name = f"history-{len(sealed.segments):06d}-{uuid.uuid4().hex[:12]}.json"
+        segment = {
+            "orders": [_plain(o) for o in closed],
+            "trades": [_plain(t) for t in venue.trades[sealed.trades :]],
+            "income": [_plain(e) for e in venue.account.income[sealed.income :]],
+            "order_log": venue.order_log[sealed.order_log : log_end],
+        }
+        atomic_write_bytes(
+            _segment_dir(self.path) / name, json.dumps(segment, separators=(",", ":")).encode()
+        )
+        sealed.segments.append(name)
+        sealed.trades = len(venue.trades)
+        sealed.income = len(venue.account.income)
+        sealed.order_log = log_end
+        sealed.order_ids.update(o.order_id for o in closed)

@@ -151,6 +151,7 @@ class Venue:
         self.next_trade_id = 610_000_001
         self.processed_ms = self.now_ms()
         self.dirty = True
+        self.generation = 0  # bumped by an admin reset (the state store starts afresh)
         self.account.deposit(balance_usdt, self.processed_ms)
 
     # -- clock and prices ----------------------------------------------------------------------
@@ -749,6 +750,7 @@ class Venue:
         self.client_index.clear()
         self.trades.clear()
         self.order_log.clear()
+        self.generation += 1
         self.processed_ms = self.now_ms()
         self.account.deposit(self.initial_balance, self.processed_ms)
         self.dirty = True
