@@ -284,3 +284,18 @@ def test_our_error_bodies_map_to_ccxts_classes_as_binances_do(client: ccxt.Excha
                 None,
                 None,
             )
+
+
+def test_batch_orders_place_each_leg_and_report_each_outcome(client: ccxt.Exchange):
+    orders = client.create_orders(
+        [
+            {"symbol": BTC, "type": "market", "side": "buy", "amount": 0.01},
+            {"symbol": ETH, "type": "market", "side": "sell", "amount": 0.5},
+            {"symbol": SOL, "type": "market", "side": "buy", "amount": 1,
+             "params": {"reduceOnly": True}},
+        ]
+    )  # fmt: skip
+    assert sorted(o["status"] for o in orders) == ["closed", "closed", "rejected"]
+    (rejected,) = (o for o in orders if o["status"] == "rejected")
+    assert rejected["info"] == {"code": -2022, "msg": "ReduceOnly Order is rejected."}
+    assert {p["symbol"]: p["side"] for p in client.fetch_positions()} == {BTC: "long", ETH: "short"}
