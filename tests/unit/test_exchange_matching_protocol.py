@@ -123,8 +123,11 @@ def test_btc_quantity_finer_than_its_precision_is_refused():
     assert code_of(protocol.check_quantity, BTC, D("0.0015"), is_market=True) == -1111
 
 
-def test_btc_price_off_the_tick_is_refused():
+def test_btc_price_off_the_tick_or_out_of_range_is_refused():
     assert code_of(protocol.check_price, BTC, D("60000.05")) == -4014
+    assert code_of(protocol.check_price, BTC, D("500.00")) == -4013
+    assert code_of(protocol.check_price, BTC, D("4529764.10")) == -4002
+    protocol.check_price(BTC, D("60000.10"))
 
 
 def test_quantity_limits_and_market_lot_size():

@@ -170,6 +170,10 @@ def err_price_above_max() -> ApiError:
     return ApiError(-4002, "Price greater than max price.")
 
 
+def err_price_below_min() -> ApiError:
+    return ApiError(-4013, "Price less than min price.")
+
+
 def err_qty_not_positive() -> ApiError:
     return ApiError(-4003, "Quantity less than or equal to zero.")
 
@@ -394,10 +398,10 @@ def check_price(spec: SymbolSpec, price: Decimal) -> None:
     if _decimals(price) > spec.price_precision:
         raise err_precision()
     if price < spec.min_price:
-        raise err_price_below_zero()
+        raise err_price_below_min()
     if price > spec.max_price:
         raise err_price_above_max()
-    if (price - spec.min_price) % spec.tick_size != 0 and price % spec.tick_size != 0:
+    if price % spec.tick_size != 0:
         raise err_price_tick()
 
 
