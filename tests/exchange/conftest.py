@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import ccxt
 import pytest
+from tests_exchange_helpers import sync_client
 
-from statarb.exchange.client_config import ccxt_config
 from statarb.exchange.launcher import RunningExchange, start_local_exchange
 
 
@@ -34,10 +33,6 @@ def fresh_account(request: pytest.FixtureRequest) -> None:
     """A clean account and no armed faults before every test that uses the exchange."""
     if "exchange" in request.fixturenames:
         request.getfixturevalue("exchange").admin.reset()
-
-
-def sync_client(running: RunningExchange, cls: str = "binance", **extra: Any) -> ccxt.Exchange:
-    return getattr(ccxt, cls)(ccxt_config(running.url, **extra))
 
 
 @pytest.fixture(params=["binance", "binanceusdm"])

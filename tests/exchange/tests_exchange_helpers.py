@@ -7,6 +7,13 @@ from typing import Any
 
 import ccxt
 
+from statarb.exchange.client_config import ccxt_config
+from statarb.exchange.launcher import RunningExchange
+
+
+def sync_client(running: RunningExchange, cls: str = "binance", **extra: Any) -> ccxt.Exchange:
+    return getattr(ccxt, cls)(ccxt_config(running.url, **extra))
+
 
 def place_limit_away(
     client: ccxt.Exchange, symbol: str, side: str, amount: float
