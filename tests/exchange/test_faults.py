@@ -215,3 +215,21 @@ def test_a_fault_description_that_cannot_exist_is_refused(exchange: RunningExcha
         exchange.admin.inject_fault("partial_fill", ratio=1.5)
     with pytest.raises(AdminError, match="kind"):
         exchange.admin.inject_fault("explode")
+
+
+def test_garbage_answer_makes_ccxt_report_no_positions_without_raising(
+    exchange: RunningExchange, client: ccxt.Exchange
+):
+    """A truncated JSON body under status 200 is not an error for ccxt: ``fetch_positions``
+    answers [] and ``fetch_balance`` a balance without USDT. Whoever reconciles must check the
+    raw ``info`` (a str here), never trust "no positions" (the recovery script's trap)."""
+    client.create_order(ETH, "market", "buy", 0.5)
+    exchange.admin.inject_fault("garbage", endpoint="GET /fapi/v3/positionRisk")
+    assert client.fetch_positions() == []  # a lie: there is a position
+    assert client.fetch_positions()[0]["contracts"] == 0.5  # count 1: the next answer is whole
+    exchange.admin.inject_fault("garbage", endpoint="GET /fapi/v3/account")
+    balance = client.fetch_balance()
+    assert isinstance(balance["info"], str) and "USDT" not in balance
+    exchange.admin.inject_fault("garbage", status=502, body_text="<html>502 Bad Gateway</html>")
+    with pytest.raises(ccxt.ExchangeNotAvailable):
+        client.fetch_balance()

@@ -52,7 +52,7 @@ class LocalExchangeAdmin:
 
     # -- faults --------------------------------------------------------------------------------
     def inject_fault(self, kind: str, **scope: Any) -> dict[str, Any]:
-        """Arm a fault: kind in reject / drop_response / partial_fill / http_error / latency."""
+        """Arm a fault: reject / drop_response / partial_fill / http_error / latency / garbage."""
         return self._call("POST", "/admin/faults", {"kind": kind, **scope})
 
     def faults(self) -> dict[str, Any]:

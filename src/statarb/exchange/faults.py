@@ -13,6 +13,8 @@ requests by symbol, side and reduce-only; it fires ``count`` times (-1 = until c
   (Retry-After) without processing; ``after=True`` with 503 processes the request first and then
   answers "Unknown error" (Binance's execution-status-unknown case).
 - ``latency``: hold matching requests ``latency_ms`` before answering.
+- ``garbage``: answer ``status`` (default 200) with ``body_text`` — by default a truncated JSON
+  document — without processing: what a broken proxy or a half-written answer looks like.
 Cancelling a resting order on the exchange side is an immediate admin action, not a fault.
 """
 
@@ -22,7 +24,8 @@ import threading
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-KINDS = ("reject", "drop_response", "partial_fill", "http_error", "latency")
+KINDS = ("reject", "drop_response", "partial_fill", "http_error", "latency", "garbage")
+DEFAULT_GARBAGE = '[{"symbol":"BTCUSDT","positionAmt":"0.010","entryPrice":'  # cut mid-answer
 ORDER_KINDS = ("reject", "drop_response", "partial_fill")
 ORDER_ENDPOINTS = ("POST /fapi/v1/order", "POST /fapi/v1/batchOrders")
 
@@ -45,10 +48,11 @@ class Fault:
     mode: str = "reset"  # drop_response: reset | timeout
     hold_ms: int = 0  # drop_response timeout: how long to hold the socket
     ratio: float = 0.5  # partial_fill
-    status: int = 429  # http_error
+    status: int = 429  # http_error (garbage: 200 unless given)
     retry_after_s: int = 1  # http_error 429/418
     after: bool = False  # http_error 503: process first, then answer the error
     latency_ms: int = 0  # latency
+    body_text: str = DEFAULT_GARBAGE  # garbage
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -74,6 +78,8 @@ def parse_fault(payload: dict[str, Any], fault_id: int) -> Fault:
     unknown = set(payload) - known
     if unknown:
         raise FaultSpecError(f"unknown fault fields: {sorted(unknown)}")
+    if kind == "garbage" and "status" not in payload:
+        payload = {**payload, "status": 200}  # a broken body behind a success status
     fault = Fault(fault_id=fault_id, **payload)
     fault = replace(fault, symbol=normalise_symbol(fault.symbol))
     if fault.side is not None and fault.side.upper() not in ("BUY", "SELL"):
@@ -86,6 +92,8 @@ def parse_fault(payload: dict[str, Any], fault_id: int) -> Fault:
         raise FaultSpecError(f"partial_fill ratio must be in (0, 1), got {fault.ratio}")
     if kind == "drop_response" and fault.mode not in ("reset", "timeout"):
         raise FaultSpecError(f"drop_response mode must be reset or timeout, got {fault.mode!r}")
+    if kind == "garbage" and not 200 <= fault.status <= 599:
+        raise FaultSpecError(f"garbage status must be an HTTP status 200..599, got {fault.status}")
     if kind == "http_error" and fault.status not in (429, 418, 500, 503):
         raise FaultSpecError(f"http_error status must be 429, 418, 500 or 503, got {fault.status}")
     if kind == "http_error" and fault.after and fault.status != 503:

@@ -111,6 +111,12 @@ class _Handler(BaseHTTPRequestHandler):
         latency = app.faults.take("latency", scope)
         if latency is not None:
             time.sleep(latency.latency_ms / 1000)
+        garbage = app.faults.take("garbage", scope)
+        if garbage is not None:
+            if scope.is_order:
+                app.log_unprocessed_order(req, outcome=f"garbage_{garbage.status}", code=None)
+            self._send_raw(garbage.status, garbage.body_text.encode(), "application/json")
+            return
         http_fault = app.faults.take("http_error", scope)
         if http_fault is not None and not http_fault.after:
             if scope.is_order:
@@ -145,10 +151,19 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, resp: Response) -> None:
         payload = json.dumps(resp.body, separators=(",", ":")).encode()
-        self.send_response(resp.status)
-        self.send_header("Content-Type", "application/json;charset=UTF-8")
+        self._send_raw(resp.status, payload, "application/json;charset=UTF-8", resp.headers)
+
+    def _send_raw(
+        self,
+        status: int,
+        payload: bytes,
+        content_type: str,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
-        for name, value in resp.headers.items():
+        for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(payload)
