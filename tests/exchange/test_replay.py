@@ -54,7 +54,7 @@ def test_live_candles_are_the_datas_own_candles_shifted_by_whole_funding_periods
             abs=0.005,  # printed to the tick
         )
     source = data.loc[live[0] - offset]
-    assert live[1] == pytest.approx(source["open"], abs=0.005)  # the live candle opens as the data
+    assert live[1] == pytest.approx(source["open"], abs=0.0051)  # the live candle opens as the data
     assert source["low"] * 0.9999 <= live[4] <= source["high"] * 1.0001  # and moves inside it
 
 

@@ -205,7 +205,7 @@ class LocalExchange:
             specs=venue.market.specs,
             marks=marks,
             open_orders=venue.open_orders(),
-            open_order_margin=venue.open_order_margin(marks),
+            open_order_margins=venue.open_order_margins(marks),
             now_ms=venue.now_ms(),
         )
 

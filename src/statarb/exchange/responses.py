@@ -7,7 +7,7 @@ Binance quotes as strings are strings here, ids and times are integers.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from statarb.exchange.accounts import ZERO, Account, IncomeEntry, Position
@@ -128,11 +128,10 @@ def exchange_info(specs: list[SymbolSpec], server_ms: int) -> dict[str, Any]:
 
 def kline_row(bar: Bar, spec: SymbolSpec, *, mark: bool = False) -> list[Any]:
     """[openTime, o, h, l, c, volume, closeTime, quoteVolume, trades, takerBase, takerQuote, "0"]"""
-    pp = spec.price_precision
     qp = spec.quantity_precision
 
     def px(value: float) -> str:
-        return fmt(D(f"{value:.{pp + 2}f}"), pp)
+        return price_str(spec, value)
 
     if mark:
         return [
@@ -151,7 +150,9 @@ def kline_row(bar: Bar, spec: SymbolSpec, *, mark: bool = False) -> list[Any]:
 
 
 def price_str(spec: SymbolSpec, value: Decimal | float) -> str:
-    return fmt(D(f"{float(value):.{spec.price_precision + 2}f}"), spec.price_precision)
+    """A market price as Binance prints traded prices: on the tick grid (nearest tick)."""
+    ticks = (D(repr(float(value))) / spec.tick_size).to_integral_value(rounding=ROUND_HALF_UP)
+    return fmt(ticks * spec.tick_size, spec.price_precision)
 
 
 # ---- orders and trades -----------------------------------------------------------------------
@@ -237,14 +238,15 @@ class AccountView:
         specs: dict[str, SymbolSpec],
         marks: dict[str, Decimal],
         open_orders: list[Order],
-        open_order_margin: Decimal,
+        open_order_margins: dict[str, Decimal],
         now_ms: int,
     ) -> None:
         self.account = account
         self.specs = specs
         self.marks = marks
         self.open_orders = open_orders
-        self.open_order_margin = open_order_margin
+        self.order_margins = open_order_margins
+        self.open_order_margin = sum(open_order_margins.values(), ZERO)
         self.now_ms = now_ms
 
     def _pos(self, symbol: str) -> Position:
@@ -259,10 +261,6 @@ class AccountView:
             ),
             ZERO,
         )
-
-    def _symbol_open_order_margin(self, symbol: str) -> Decimal:
-        leverage = self.account.settings_for(self.specs[symbol]).leverage
-        return (self._order_notional(symbol, True) + self._order_notional(symbol, False)) / leverage
 
     def active_symbols(self) -> list[str]:
         """Symbols with a position or an open order (what v3 endpoints list)."""
@@ -291,7 +289,7 @@ class AccountView:
             "upnl": upnl,
             "notional": notional,
             "position_im": position_im,
-            "order_im": self._symbol_open_order_margin(symbol),
+            "order_im": self.order_margins.get(symbol, ZERO),
             "maint": maint,
             "liq": liq,
             "break_even": break_even,

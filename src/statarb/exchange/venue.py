@@ -190,14 +190,15 @@ class Venue:
             o for o in self.orders.values() if o.is_open and (symbol is None or o.symbol == symbol)
         ]
 
-    def open_order_margin(self, marks: dict[str, Decimal]) -> Decimal:
-        """Initial margin held by open orders: only the part that would grow a position."""
-        total = ZERO
+    def open_order_margins(self, marks: dict[str, Decimal]) -> dict[str, Decimal]:
+        """Initial margin held by each symbol's open orders: only what would grow a position."""
+        margins: dict[str, Decimal] = {}
         for symbol in {o.symbol for o in self.orders.values() if o.is_open}:
             spec = self.market.specs[symbol]
             leverage = self.account.settings_for(spec).leverage
             pos = self.account.positions.get(symbol)
             amt = ZERO if pos is None else pos.amt
+            total = ZERO
             for buy in (True, False):
                 orders = [
                     o
@@ -214,7 +215,11 @@ class Venue:
                 offset = abs(amt) if amt != 0 and (amt > 0) != buy else ZERO
                 growing = max(ZERO, qty - offset)
                 total += notional * growing / qty / leverage
-        return total
+            margins[symbol] = total
+        return margins
+
+    def open_order_margin(self, marks: dict[str, Decimal]) -> Decimal:
+        return sum(self.open_order_margins(marks).values(), ZERO)
 
     def available_balance(self) -> Decimal:
         marks = self.marks()
