@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from exchange_world import HOUR, MIN, T0, tape
 from hypothesis import given
@@ -12,10 +13,12 @@ from statarb.exchange import pricepath
 from statarb.exchange.market import (
     FUNDING_INTERVAL_MS,
     Market,
+    MarketDataError,
     RateSeries,
     bucket_start,
     compute_offset_ms,
     kline_opens,
+    load_market,
 )
 from statarb.exchange.specs import KNOWN_SPECS
 
@@ -164,3 +167,20 @@ def test_funding_rate_uses_the_series_and_binances_baseline_without_a_file():
     assert market.funding_rate_at("BTCUSDT", T0 + 8 * HOUR) == -0.0002
     assert market.funding_rate_at("BTCUSDT", T0 + 16 * HOUR) == -0.0002
     assert market.funding_rate_at("ETHUSDT", T0) == 0.0001
+
+
+def test_live_hours_longer_than_the_data_are_refused(tmp_path):
+    folder = tmp_path / "binance" / "futures"
+    folder.mkdir(parents=True)
+    dates = pd.date_range("2026-01-01", periods=120, freq="1min", tz="UTC")
+    frame = pd.DataFrame({"date": dates, "open": 1.0, "high": 1.0, "low": 1.0, "close": 1.0,
+                          "volume": 1.0})  # fmt: skip
+    frame.to_feather(folder / "BTC_USDT_USDT-1m-futures.feather")
+    assert load_market(tmp_path, start_ms=T0, live_hours=1).symbols == ["BTCUSDT"]
+    with pytest.raises(MarketDataError, match="leaves no history"):
+        load_market(tmp_path, start_ms=T0, live_hours=2)
+
+
+def test_an_empty_datadir_is_refused_with_the_expected_layout(tmp_path):
+    with pytest.raises(MarketDataError, match="binance/futures"):
+        load_market(tmp_path, start_ms=T0)

@@ -604,6 +604,12 @@ def load_market(
         raw[base + "USDT"] = (base, step, _dates_ms(frame), values)
 
     data_end = max(int(dates[-1]) + step for _, step, dates, _ in raw.values())
+    data_start = min(int(dates[0]) for _, _, dates, _ in raw.values())
+    span_hours = (data_end - data_start) / HOUR_MS
+    if offset_ms is None and live_hours >= span_hours:
+        raise MarketDataError(
+            f"--live-hours {live_hours:g} leaves no history: the data spans {span_hours:.1f} h"
+        )
     offset = (
         offset_ms if offset_ms is not None else compute_offset_ms(data_end, live_hours, start_ms)
     )
