@@ -205,10 +205,15 @@ def test_live_round_trip_agrees_with_the_exchange(world: tuple[RunningExchange, 
         assert trade["fee_open"] == pytest.approx(commission_open / float(entry[0]["quoteQty"]))
         assert trade["fee_close_cost"] == pytest.approx(commission_close)
         realized = sum(float(f["realizedPnl"]) for f in entry + exit_)
-        assert trade["close_profit_abs"] == pytest.approx(
-            realized - commission_open - commission_close, abs=1e-6
+        funding = sum(  # zero unless 00/08/16 UTC fell inside the few seconds held
+            float(f["income"])
+            for f in client.fapiPrivateGetIncome({"incomeType": "FUNDING_FEE"})
+            if f["symbol"] == trade["pair"].split("/")[0] + "USDT"
         )
-        assert trade["funding_fees"] == 0.0  # held seconds, no funding time in between
+        assert trade["funding_fees"] == pytest.approx(funding, abs=1e-8)
+        assert trade["close_profit_abs"] == pytest.approx(
+            realized - commission_open - commission_close + funding, abs=1e-6
+        )
 
     wallet_after = float(client.fetch_balance()["info"]["totalWalletBalance"])
     assert wallet_after - wallet_before == pytest.approx(
