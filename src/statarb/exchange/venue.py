@@ -172,9 +172,6 @@ class Venue:
     def marks(self, t_ms: int | None = None) -> dict[str, Decimal]:
         return {symbol: self.price(symbol, t_ms) for symbol in self.market.specs}
 
-    def book_mid(self, symbol: str) -> Decimal:
-        return self.price(symbol)
-
     # -- queries -------------------------------------------------------------------------------
     def find_order(self, symbol: str, order_id: int | None, client_id: str | None) -> Order | None:
         if order_id is not None:
@@ -294,7 +291,7 @@ class Venue:
         self._validate(spec, req)
         tif = req.time_in_force or "GTC"
         qty = req.qty if req.qty is not None else ZERO
-        mid = self.book_mid(req.symbol)
+        mid = self.price(req.symbol)  # the book sits around the last price
         buy = req.side == "BUY"
         if req.type == "LIMIT" and req.price is not None:
             marketable = matching.is_marketable(mid, buy=buy, price=req.price, tick=spec.tick_size)
