@@ -14,7 +14,6 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from statarb.exchange import protocol, responses
@@ -26,10 +25,8 @@ from statarb.exchange.venue import Venue
 
 logger = logging.getLogger("statarb.exchange")
 
-D = Decimal
 SEVEN_DAYS_MS = 7 * 86_400_000
 CLIENT_ID_RE = re.compile(r"^[\.A-Z\:/a-z0-9_-]{1,36}$")
-DEPTH_LIMITS = (5, 10, 20, 50, 100, 500, 1000)
 
 
 @dataclass
