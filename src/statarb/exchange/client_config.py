@@ -84,16 +84,26 @@ def ccxt_config(
 
 
 def freqtrade_exchange_config(
-    base_url: str, api_key: str = DEFAULT_API_KEY, api_secret: str = DEFAULT_API_SECRET
+    base_url: str,
+    api_key: str | None = DEFAULT_API_KEY,
+    api_secret: str | None = DEFAULT_API_SECRET,
 ) -> dict[str, Any]:
-    """The ``exchange`` section of a FreqTrade config that trades on the local exchange."""
+    """The ``exchange`` section of a FreqTrade config that trades on the local exchange.
+
+    With ``api_key=None`` the keys are left out, for a committed fragment: FreqTrade then takes
+    them from ``FREQTRADE__EXCHANGE__KEY`` / ``FREQTRADE__EXCHANGE__SECRET``.
+    """
     ccxt_part = {"urls": {"api": ccxt_url_overrides(base_url)}, "options": dict(CCXT_OPTIONS)}
-    return {
-        "name": "binance",
-        "key": api_key,
-        "secret": api_secret,
-        "ccxt_config": ccxt_part,
-        "ccxt_async_config": ccxt_part,
-        # history downloads would otherwise go to data.binance.vision (not a ccxt URL)
-        "only_from_ccxt": True,
-    }
+    section: dict[str, Any] = {"name": "binance"}
+    if api_key is not None and api_secret is not None:
+        section["key"] = api_key
+        section["secret"] = api_secret
+    section.update(
+        {
+            "ccxt_config": ccxt_part,
+            "ccxt_async_config": ccxt_part,
+            # history downloads would otherwise go to data.binance.vision (not a ccxt URL)
+            "only_from_ccxt": True,
+        }
+    )
+    return section
