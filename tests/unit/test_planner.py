@@ -44,6 +44,7 @@ BASE = EntryContext(
     max_open_spreads=2,
     pair_already_open=False,
     balance_usdt=100_000,
+    available_margin_usdt=50_000,
     max_risk_percent=10,
     leverage=2,
     price_a=42_500,
@@ -86,6 +87,7 @@ def test_short_spread_is_short_a_long_b() -> None:
         ({"model": ModelView(-0.2, 0.0, 0.5, 1)}, "model disagrees"),
         ({"model": ModelView(0.8, 0.0, 0.5, 0)}, "model disagrees"),
         ({"balance_usdt": 500}, "cannot size"),
+        ({"available_margin_usdt": 5_000}, "exceeds the available"),
     ],
 )
 def test_each_refusal_names_its_reason(change: dict[str, object], reason: str) -> None:

@@ -16,6 +16,7 @@ every decision about money is a function in the `statarb` package.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from datetime import UTC, datetime, timedelta
@@ -65,6 +66,7 @@ from statarb.spread.sizing import LegMarket, stake_for_qty
 
 logger = logging.getLogger(__name__)
 
+OHLCV = ("date", "open", "high", "low", "close", "volume")
 LABEL = "&-spread_reversion"
 TAG_KEY = "spread"
 # Analysed columns a spread decision reads for BOTH legs at the same candle.
@@ -151,6 +153,7 @@ class CointPairsStrategy(IStrategy):
             self.settings.resolve(self.settings.review_flag, user_data)
         )
         self._cache: dict[str, CandleCache] = {}
+        self._raw_cache: dict[str, tuple[Any, CandleCache]] = {}
         self._decisions: dict[SpreadKey, EntryDecision] = {}
         self._exit_cache: dict[tuple[SpreadKey, datetime], str | None] = {}
         self._tags: dict[int, LegTag] = {}
@@ -249,6 +252,13 @@ class CointPairsStrategy(IStrategy):
 
     def populate_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         pair = metadata["pair"]
+        if self.config.get("freqai", {}).get("enabled", False):
+            # FreqAI first, on the bare candles: it copies every column it is given into its
+            # feature frames. Live/dry-run caches the corr-pair features of the first pair of
+            # each candle and attaches them to later pairs AFTER set_freqai_targets ran, where
+            # our spread features are built from them; forcing a rebuild keeps them present.
+            self.freqai.get_corr_dataframes = True
+            dataframe = self.freqai.start(dataframe, metadata, self)
         closes = self._partner_closes(dataframe, pair)
         spread = spread_columns(
             dataframe["date"],
@@ -269,12 +279,6 @@ class CointPairsStrategy(IStrategy):
         dataframe["z_exit_lower"] = -thresholds.exit_z
         dataframe["z_stop_upper"] = thresholds.stop_z
         dataframe["z_stop_lower"] = -thresholds.stop_z
-        if self.config.get("freqai", {}).get("enabled", False):
-            # Live/dry-run caches the corr-pair features of the first pair of each candle and
-            # attaches them to later pairs AFTER set_freqai_targets ran, where our spread
-            # features are built from them; forcing a rebuild per pair keeps them present.
-            self.freqai.get_corr_dataframes = True
-            dataframe = self.freqai.start(dataframe, metadata, self)
         cached = {c: dataframe[c] for c in CACHED_COLUMNS if c in dataframe.columns}
         self._cache[pair] = CandleCache(dataframe["date"], cached, self._tf_minutes)
         return dataframe
@@ -284,16 +288,18 @@ class CointPairsStrategy(IStrategy):
         self, dataframe: DataFrame, period: int, metadata: dict, **kwargs: Any
     ) -> DataFrame:
         # Per-symbol features would make leg A's and leg B's models differ; all inputs are
-        # built per ROLE in set_freqai_targets instead (see statarb.spread.features).
-        return dataframe
+        # built per ROLE in set_freqai_targets instead (see statarb.spread.features). FreqAI
+        # merges every returned column under a suffix, so return only the candle columns.
+        return dataframe[list(OHLCV)]
 
     def feature_engineering_expand_basic(
         self, dataframe: DataFrame, metadata: dict, **kwargs: Any
     ) -> DataFrame:
         # Not a feature (no "%"): the raw close, so set_freqai_targets can rebuild the spread
         # from the partner's columns in live training, where only FreqAI's history exists.
-        dataframe["rawclose"] = dataframe["close"]
-        return dataframe
+        out = dataframe[list(OHLCV)].copy()
+        out["rawclose"] = dataframe["close"]
+        return out
 
     def feature_engineering_standard(
         self, dataframe: DataFrame, metadata: dict, **kwargs: Any
@@ -471,6 +477,7 @@ class CointPairsStrategy(IStrategy):
                 do_predict=_int_or_zero(row.get("do_predict")),
             )
         balance = float(self.wallets.get_total_stake_amount()) if self.wallets else 0.0
+        available = float(self.wallets.get_available_stake_amount()) if self.wallets else 0.0
         return decide_entry(
             EntryContext(
                 entry=entry,
@@ -487,6 +494,7 @@ class CointPairsStrategy(IStrategy):
                 max_open_spreads=max_spreads,
                 pair_already_open=any(k.pair_id == entry.pair_id for k in spreads),
                 balance_usdt=balance,
+                available_margin_usdt=available,
                 max_risk_percent=self.settings.max_risk_percent,
                 leverage=self.settings.leverage,
                 price_a=closes[entry.leg_a],
@@ -496,6 +504,12 @@ class CointPairsStrategy(IStrategy):
                 max_hedge_error=self.settings.max_hedge_error,
             )
         )
+
+    def _revoke(self, decision: EntryDecision, reason: str) -> None:
+        """Withdraw an approval so the twin is not sent alone after this leg was refused."""
+        key = SpreadKey(decision.pair_id, decision.signal_candle)
+        self._decisions[key] = dataclasses.replace(decision, approved=False, reason=reason)
+        log(logger, Category.SAFETY, decision.pair_id, "entry withdrawn", reason=reason)
 
     def _close_at(self, symbol: str, candle: datetime) -> float:
         """Close of `symbol`'s candle opened at `candle`: analysed cache, else raw candles."""
@@ -544,16 +558,14 @@ class CointPairsStrategy(IStrategy):
         qty = decision.leg_qty(active.role)
         stake = stake_for_qty(qty, current_rate, leverage)
         if stake > max_stake:
-            log(
-                logger,
-                Category.SAFETY,
-                active.entry.pair_id,
-                "leg stake above the maximum",
-                pair=pair,
-                stake=stake,
-                max_stake=max_stake,
-            )
-            return 0.0
+            # A hair above the cap is the truncation headroom; more is a plan the account
+            # cannot carry, and then neither leg may go.
+            if stake > max_stake * (1 + 1e-6):
+                self._revoke(
+                    decision, f"{pair} stake {stake:.2f} above the maximum {max_stake:.2f}"
+                )
+                return 0.0
+            stake = max_stake
         return stake
 
     def confirm_trade_entry(
@@ -574,29 +586,16 @@ class CointPairsStrategy(IStrategy):
         active, decision = found
         if not decision.approved or entry_tag != active.entry.pair_id:
             return False
-        if side != decision.leg_side(active.role):
-            log(
-                logger,
-                Category.SAFETY,
-                active.entry.pair_id,
-                "leg side disagrees with spread",
-                pair=pair,
-                side=side,
-                expected=decision.leg_side(active.role),
-            )
-            return False
+        expected_side = decision.leg_side(active.role)
         planned = decision.leg_qty(active.role)
         step = self._market(pair).qty_step
-        if abs(amount - planned) > step * 1.01:
-            log(
-                logger,
-                Category.SAFETY,
-                active.entry.pair_id,
-                "leg amount off plan, refused",
-                pair=pair,
-                amount=amount,
-                planned=planned,
+        if side != expected_side:
+            self._revoke(
+                decision, f"{pair} side {side} disagrees with the spread ({expected_side})"
             )
+            return False
+        if abs(amount - planned) > step * 1.01:
+            self._revoke(decision, f"{pair} amount {amount} is off the plan {planned}")
             return False
         log(
             logger,
@@ -757,8 +756,8 @@ class CointPairsStrategy(IStrategy):
         return False
 
     def _open_z(self, tag: LegTag, current_time: datetime) -> tuple[float, float]:
-        hist_a = self._cache.get(tag.leg_a)
-        hist_b = self._cache.get(tag.leg_b)
+        hist_a = self._candles_of(tag.leg_a)
+        hist_b = self._candles_of(tag.leg_b)
         if hist_a is None or hist_b is None:
             return math.nan, math.nan
         count = tag.window + 1
@@ -766,6 +765,22 @@ class CointPairsStrategy(IStrategy):
             hist_a.closed_before(current_time, count), hist_b.closed_before(current_time, count)
         )
         return open_spread_z(close_a, close_b, hedge_ratio=tag.hedge_ratio, window=tag.window)
+
+    def _candles_of(self, symbol: str) -> CandleCache | None:
+        """The analysed cache, or raw candles for a leg FreqTrade did not analyse in this run
+        (an analysis run loads one pair; a spread dropped from the whitelist keeps its legs)."""
+        cache = self._cache.get(symbol)
+        if cache is not None:
+            return cache
+        raw = self.dp.get_pair_dataframe(symbol, self.timeframe)
+        if raw is None or raw.empty:
+            return None
+        cached = self._raw_cache.get(symbol)
+        last = raw["date"].iloc[-1]
+        if cached is None or cached[0] != last:
+            cached = (last, CandleCache(raw["date"], {"close": raw["close"]}, self._tf_minutes))
+            self._raw_cache[symbol] = cached
+        return cached[1]
 
     # ------------------------------------------------------------------ loop
     def bot_loop_start(self, current_time: datetime, **kwargs: Any) -> None:

@@ -48,6 +48,7 @@ class EntryContext:
     max_open_spreads: int
     pair_already_open: bool  # this pair has an open spread (another instance)
     balance_usdt: float
+    available_margin_usdt: float  # stake currency not tied up in open trades
     max_risk_percent: float
     leverage: float
     price_a: float
@@ -129,6 +130,13 @@ def decide_entry(ctx: EntryContext) -> EntryDecision:
         )
     except SizingError as exc:
         return refuse(f"cannot size: {exc}", direction)
+    margin = size.gross_notional_usdt / ctx.leverage
+    if margin > ctx.available_margin_usdt:
+        return refuse(
+            f"margin {margin:.2f} USDT for both legs exceeds the available "
+            f"{ctx.available_margin_usdt:.2f} USDT",
+            direction,
+        )
     return EntryDecision(
         ctx.entry.pair_id,
         ctx.signal_candle,
