@@ -59,12 +59,12 @@ def plot_spreads(closes: pd.DataFrame, result: ScanResult, path: str | Path, top
             for sign in (1.0, -1.0):
                 z_ax.axhline(sign * level, color="tab:red", lw=0.7, ls=style)
         z_ax.set_ylabel(f"z ({p.mean_reversion_window} candles)")
-    buffer = _png_bytes(fig)
+    buffer = png_bytes(fig)
     atomic_write_bytes(path, buffer)
     return len(chosen)
 
 
-def _png_bytes(fig: Figure) -> bytes:
+def png_bytes(fig: Figure) -> bytes:
     out = BytesIO()
     fig.savefig(out, format="png", dpi=90)
     return out.getvalue()

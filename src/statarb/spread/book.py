@@ -41,7 +41,7 @@ class ActivePair:
 
 
 @dataclass(frozen=True)
-class _Period:
+class BookPeriod:
     valid_from: datetime
     valid_until: datetime | None
     config: PairsConfig
@@ -50,7 +50,7 @@ class _Period:
 class SpreadBook:
     """Look-ups of pairs by coin and time; immutable once built."""
 
-    def __init__(self, periods: list[_Period]) -> None:
+    def __init__(self, periods: list[BookPeriod]) -> None:
         if not periods:
             raise ValueError("a spread book needs at least one period")
         self._periods = periods
@@ -58,11 +58,11 @@ class SpreadBook:
 
     @classmethod
     def from_config(cls, config: PairsConfig) -> SpreadBook:
-        return cls([_Period(_BEGINNING, None, config)])
+        return cls([BookPeriod(_BEGINNING, None, config)])
 
     @classmethod
     def from_schedule(cls, schedule: PairsSchedule) -> SpreadBook:
-        return cls([_Period(p.valid_from, p.valid_until, p.config) for p in schedule.periods])
+        return cls([BookPeriod(p.valid_from, p.valid_until, p.config) for p in schedule.periods])
 
     @property
     def is_schedule(self) -> bool:
@@ -76,6 +76,10 @@ class SpreadBook:
             for symbol in period.config.symbols:
                 seen.setdefault(symbol, None)
         return list(seen)
+
+    @property
+    def periods(self) -> list[BookPeriod]:
+        return list(self._periods)
 
     @property
     def configs(self) -> list[PairsConfig]:
@@ -95,7 +99,7 @@ class SpreadBook:
         period = self._period_at(at)
         return period.config if period else None
 
-    def _period_at(self, at: datetime) -> _Period | None:
+    def _period_at(self, at: datetime) -> BookPeriod | None:
         index = bisect.bisect_right(self._starts, at) - 1
         if index < 0:
             return None
@@ -135,7 +139,7 @@ class SpreadBook:
                 yield mask, active
 
 
-def _active_in(period: _Period, symbol: str) -> ActivePair | None:
+def _active_in(period: BookPeriod, symbol: str) -> ActivePair | None:
     for entry in period.config.pairs:
         if symbol in (entry.leg_a, entry.leg_b):
             role = Leg.A if symbol == entry.leg_a else Leg.B

@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Backtest the pairs strategy offline on any candles you hold (FreqTrade's data layout).
+
+Starts the local exchange on DIR (FreqTrade loads markets even to backtest), chooses the pairs
+walk-forward — re-scanning every --rescan-every-hours on the trailing --lookback-days only, as
+production does — unless --pairs-config is given, runs `freqtrade backtesting` with FreqAI and
+writes FreqTrade's result files plus OUT/trades.json, OUT/summary.json and OUT/spreads.png.
+
+    ./run scripts/backtest_offline.py --datadir user_data/data --timeframe 5m --results out/bt
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from statarb.backtest.offline import (
+    TIMEFRAME_MINUTES,
+    BacktestSetupError,
+    OfflineRequest,
+    run_offline_backtest,
+)
+from statarb.backtest.report import plot_spreads, print_report
+from statarb.backtest.results import load_trades
+from statarb.market.candles import CandleDataError
+from statarb.pairs_config import PairsConfigError
+from statarb.runner.processes import ProcessError
+from statarb.selection.schedule import ScheduleError
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--datadir", required=True, type=Path, help="FreqTrade datadir (or DIR/binance)")
+    p.add_argument("--timeframe", required=True, choices=sorted(TIMEFRAME_MINUTES, key=len))
+    p.add_argument("--results", required=True, type=Path, help="output folder")
+    p.add_argument("--timerange", help="YYYYMMDD-YYYYMMDD (default: all data after the history)")
+    p.add_argument("--pairs-config", type=Path, help="fixed pairs instead of walk-forward")
+    p.add_argument("--pairs", nargs="*", default=[], help="limit the universe (BTC/USDT:USDT ...)")
+    p.add_argument("--config", type=Path, help="base FreqTrade config (default: config.json)")
+    p.add_argument("--lookback-days", type=float, default=7.0, help="scan window (default 7)")
+    p.add_argument("--rescan-every-hours", type=float, default=24.0, help="re-scan interval")
+    p.add_argument("--train-days", type=float, help="FreqAI train_period_days override")
+    p.add_argument("--max-pairs", type=int, default=10)
+    p.add_argument("--wallet", type=float, default=10_000.0, help="starting balance (USDT)")
+    p.add_argument("--fee", type=float, help="fee rate per fill (default: the exchange's)")
+    p.add_argument(
+        "--no-model-gate", action="store_true",
+        help="trade the z-score rules without the FreqAI gate (FreqAI is then not run at all)",
+    )  # fmt: skip
+    p.add_argument("--quiet", action="store_true", help="do not echo FreqTrade's output")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    overrides = {"base_config": args.config} if args.config else {}
+    request = OfflineRequest(
+        datadir=args.datadir,
+        timeframe=args.timeframe,
+        results=args.results,
+        timerange=args.timerange,
+        pairs_config=args.pairs_config,
+        pairs=tuple(args.pairs),
+        lookback_days=args.lookback_days,
+        rescan_every_hours=args.rescan_every_hours,
+        train_days=args.train_days,
+        freqai=not args.no_model_gate,
+        max_pairs=args.max_pairs,
+        wallet_usdt=args.wallet,
+        fee=args.fee,
+        echo=not args.quiet,
+        **overrides,
+    )
+    try:
+        result = run_offline_backtest(request)
+    except (
+        BacktestSetupError,
+        CandleDataError,
+        PairsConfigError,
+        ScheduleError,
+        ProcessError,
+        ValueError,
+    ) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print_report(result)
+    if result.summary is not None:
+        plot = plot_spreads(
+            result.closes,
+            result.selection.book,
+            load_trades(result.results_dir),
+            start=pd.Timestamp(result.start),
+            end=pd.Timestamp(result.end),
+            timeframe_minutes=TIMEFRAME_MINUTES[args.timeframe],
+            path=args.results / "spreads.png",
+        )
+        if plot:
+            print(f"spread plot: {plot}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
