@@ -134,9 +134,14 @@ class CointPairsStrategy(IStrategy):
         except SettingsError as exc:
             raise OperationalException(str(exc)) from None
         self.book = self._load_book()
-        # lookahead-/recursive-analysis load one pair at a time (util run mode).
+        # lookahead-/recursive-analysis replay one pair at a time (util run mode), but a spread
+        # only exists with both legs: add each given leg's partners so the replay trades what
+        # a real backtest trades. FreqTrade builds its pairlist from this config after loading
+        # the strategy, so the addition takes effect; real runs must list every leg themselves.
         self._analysis_run = config.get("runmode") not in NON_UTIL_MODES
-        if not self._analysis_run:
+        if self._analysis_run:
+            self._add_partners(config)
+        else:
             self._check_whitelist(config)
         windows = [
             e.mean_reversion_window for s in self.book.symbols for e in self.book.entries_of(s)
@@ -166,6 +171,20 @@ class CointPairsStrategy(IStrategy):
         except PairsConfigError as exc:
             raise OperationalException(f"[SAFETY] cannot trade: {exc}") from None
 
+    def _add_partners(self, config: dict[str, Any]) -> None:
+        whitelist = config.get("exchange", {}).get("pair_whitelist")
+        if not whitelist:
+            return
+        grown = True
+        while grown:  # the whole connected set: a partner's other pairs can keep it busy
+            grown = False
+            for symbol in list(whitelist):
+                for entry in self.book.entries_of(symbol):
+                    for leg in (entry.leg_a, entry.leg_b):
+                        if leg not in whitelist:
+                            whitelist.append(leg)
+                            grown = True
+
     def _check_whitelist(self, config: dict[str, Any]) -> None:
         whitelist = set(config.get("exchange", {}).get("pair_whitelist", []))
         missing = [s for s in self.book.symbols if s not in whitelist]
@@ -189,7 +208,9 @@ class CointPairsStrategy(IStrategy):
     def bot_start(self, **kwargs: Any) -> None:
         unknown = [s for s in self.book.symbols if self.dp.market(s) is None]
         if unknown:
-            raise OperationalException(
+            # A ValueError: FreqTrade's wrapper logs it in one line (other exceptions get a
+            # traceback) and stops the bot with it.
+            raise PairsConfigError(
                 "[SAFETY] pairs config names symbols the exchange does not list: "
                 + ", ".join(unknown)
             )
@@ -493,6 +514,11 @@ class CointPairsStrategy(IStrategy):
                 free_trade_slots=max_trades - len(Trade.get_trades_proxy(is_open=True)),
                 max_open_spreads=max_spreads,
                 pair_already_open=any(k.pair_id == entry.pair_id for k in spreads),
+                busy_legs=tuple(
+                    t.pair
+                    for t in Trade.get_trades_proxy(is_open=True)
+                    if t.pair in (entry.leg_a, entry.leg_b)
+                ),
                 balance_usdt=balance,
                 available_margin_usdt=available,
                 max_risk_percent=self.settings.max_risk_percent,
@@ -687,14 +713,7 @@ class CointPairsStrategy(IStrategy):
         # Both legs enter in the same pass over the pairs; until that pass is over (the
         # fill candle) the twin has not had its turn yet and is not "missing".
         entry_pass_over = current_time >= tag.opened_at + timedelta(minutes=2 * self._tf_minutes)
-        # An analysis run that loads this leg alone cannot hold the twin at all.
-        twin_tradeable = not self._analysis_run or tag.partner in self.dp.current_whitelist()
-        if (
-            not twin_open
-            and twin_tradeable
-            and entry_pass_over
-            and not self._twin_closed_now(tag, current_time)
-        ):
+        if not twin_open and entry_pass_over and not self._twin_closed_now(tag, current_time):
             log(
                 logger,
                 Category.SAFETY,

@@ -47,6 +47,10 @@ class EntryContext:
     free_trade_slots: float  # FreqTrade slots still free (max_open_trades - open trades; inf)
     max_open_spreads: int
     pair_already_open: bool  # this pair has an open spread (another instance)
+    # Legs of this pair that already hold an open trade of another spread (a coin can move to
+    # a new pair at a re-scan while its old spread is still open): FreqTrade holds one trade
+    # per symbol, so the new spread would open one leg only.
+    busy_legs: tuple[str, ...]
     balance_usdt: float
     available_margin_usdt: float  # stake currency not tied up in open trades
     max_risk_percent: float
@@ -99,6 +103,10 @@ def decide_entry(ctx: EntryContext) -> EntryDecision:
         return refuse("trailing cointegration re-test failed", direction)
     if ctx.pair_already_open:
         return refuse("spread already open for this pair", direction)
+    if ctx.busy_legs:
+        return refuse(
+            f"{', '.join(ctx.busy_legs)} already holds a leg of another spread", direction
+        )
     if ctx.open_spreads >= ctx.max_open_spreads:
         return refuse(f"{ctx.open_spreads} spreads open (max {ctx.max_open_spreads})", direction)
     if ctx.free_trade_slots < 2:
