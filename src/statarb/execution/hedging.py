@@ -1,0 +1,159 @@
+"""Dynamic hedging: given what each leg really holds, the next order that keeps the spread neutral.
+
+Legs do not fill as one. The rules (SPEC §2 stage 4, issue 5), decided from CONFIRMED fills:
+
+1. An order still working on either leg: wait for it.
+2. A leg without its twin (the twin was refused, failed or never sent): open the twin, in the
+   hedge ratio of what the lone leg holds, retrying every `retry_wait` up to `max_retries`
+   times; then close the lone leg (FLATTEN) — a naked leveraged leg is exactly the risk the
+   strategy exists to avoid — and ask for a manual review.
+3. The legs out of ratio (e.g. A filled 70 %, B 100 %): bring the leg that is ahead DOWN to
+   match at once (reduce-only), so the spread is hedged again without waiting for a fill.
+   If the reduction keeps failing (`max_retries`), close both legs and ask for review.
+4. Hedged but short of the planned size: after `retry_wait`, re-order the missing part of both
+   legs together, in the ratio, up to `max_retries` rounds. When the rounds run out (or the
+   missing part is below the exchange's minimum order), keep the smaller hedged spread.
+
+Pure: quantities in base coins, times in epoch milliseconds; no exchange, no FreqTrade.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+
+from statarb.spread.client_ids import Leg
+
+
+class HedgeKind(StrEnum):
+    WAIT = "wait"
+    HEDGED = "hedged"
+    HEDGED_REDUCED = "hedged_reduced"  # hedged, smaller than planned, no more top-ups
+    REDUCE = "reduce"  # reduce-only order on `leg`
+    TOP_UP = "top_up"  # add to both legs (qty_a, qty_b)
+    OPEN_TWIN = "open_twin"  # open the missing `leg`
+    FLATTEN = "flatten"  # close every leg that is open; manual review
+
+
+@dataclass(frozen=True)
+class LegState:
+    qty_base: float  # confirmed filled quantity held; 0 when the leg has no trade
+    has_open_order: bool
+    qty_step: float
+    price: float
+    min_notional_usdt: float = 0.0
+
+    @property
+    def exists(self) -> bool:
+        return self.qty_base > 0
+
+
+@dataclass(frozen=True)
+class HedgeInputs:
+    hedge_ratio: float
+    planned_qty_a: float
+    planned_qty_b: float
+    leg_a: LegState
+    leg_b: LegState
+    twin_retries: int  # re-sends of the missing leg's entry so far (the first send excluded)
+    reduce_attempts: int
+    top_up_rounds: int
+    last_action_ms: int | None  # when the last order of this spread was sent
+    now_ms: int
+
+
+@dataclass(frozen=True)
+class HedgeAction:
+    kind: HedgeKind
+    reason: str
+    leg: Leg | None = None
+    qty_a: float = 0.0
+    qty_b: float = 0.0
+
+    def qty_for(self, leg: Leg) -> float:
+        return self.qty_a if leg is Leg.A else self.qty_b
+
+
+def hedge_error_qty_b(hedge_ratio: float, qty_a: float, qty_b: float) -> float:
+    """Leg B held beyond (+) or short of (−) the hedge ratio, in B's base coin."""
+    return qty_b - hedge_ratio * qty_a
+
+
+def plan_hedge(
+    inputs: HedgeInputs,
+    *,
+    tolerance: float = 0.01,
+    retry_wait_ms: int = 2_000,
+    max_retries: int = 5,
+) -> HedgeAction:
+    a, b, beta = inputs.leg_a, inputs.leg_b, inputs.hedge_ratio
+    if a.has_open_order or b.has_open_order:
+        return HedgeAction(HedgeKind.WAIT, "an order is still working")
+    waited = inputs.last_action_ms is None or inputs.now_ms - inputs.last_action_ms >= retry_wait_ms
+    if not a.exists and not b.exists:
+        return HedgeAction(HedgeKind.HEDGED, "no position")
+    if a.exists != b.exists:
+        return _lone_leg(inputs, waited, max_retries)
+
+    error_b = hedge_error_qty_b(beta, a.qty_base, b.qty_base)
+    tolerance_b = max(b.qty_step, tolerance * beta * a.qty_base)
+    if abs(error_b) > tolerance_b:
+        if inputs.reduce_attempts >= max_retries:
+            return HedgeAction(
+                HedgeKind.FLATTEN,
+                f"legs still out of ratio after {inputs.reduce_attempts} reductions "
+                f"(B off by {error_b:+.6g})",
+            )
+        if error_b > 0:  # B is ahead: bring it down to β·A
+            qty = _floor_step(error_b, b.qty_step)
+            return HedgeAction(HedgeKind.REDUCE, f"B ahead by {error_b:.6g}", Leg.B, qty_b=qty)
+        excess_a = a.qty_base - b.qty_base / beta
+        qty = _floor_step(excess_a, a.qty_step)
+        return HedgeAction(HedgeKind.REDUCE, f"A ahead by {excess_a:.6g}", Leg.A, qty_a=qty)
+
+    missing_a = inputs.planned_qty_a - a.qty_base
+    if missing_a < a.qty_step * 0.999:
+        return HedgeAction(HedgeKind.HEDGED, "legs in ratio at the planned size")
+    add_a = _floor_step(missing_a, a.qty_step)
+    add_b = max(0.0, _round_step(beta * (a.qty_base + add_a), b.qty_step) - b.qty_base)
+    too_small = add_a * a.price < a.min_notional_usdt or (0 < add_b * b.price < b.min_notional_usdt)
+    if inputs.top_up_rounds >= max_retries or too_small:
+        why = "below the exchange minimum" if too_small else f"{max_retries} top-ups done"
+        return HedgeAction(
+            HedgeKind.HEDGED_REDUCED,
+            f"hedged at {a.qty_base:g} of {inputs.planned_qty_a:g} ({why})",
+        )
+    if not waited:
+        return HedgeAction(HedgeKind.WAIT, "waiting before re-ordering the rest")
+    return HedgeAction(
+        HedgeKind.TOP_UP, f"re-order the missing {add_a:g} A / {add_b:g} B", qty_a=add_a,
+        qty_b=add_b,
+    )  # fmt: skip
+
+
+def _lone_leg(inputs: HedgeInputs, waited: bool, max_retries: int) -> HedgeAction:
+    a, b, beta = inputs.leg_a, inputs.leg_b, inputs.hedge_ratio
+    missing = Leg.B if a.exists else Leg.A
+    if inputs.twin_retries >= max_retries:
+        return HedgeAction(
+            HedgeKind.FLATTEN,
+            f"leg {missing} could not be opened after {inputs.twin_retries} retries: "
+            "closing the lone leg",
+        )
+    if not waited:
+        return HedgeAction(HedgeKind.WAIT, f"leg {missing} missing: waiting to retry")
+    if missing is Leg.B:
+        qty = _round_step(beta * a.qty_base, b.qty_step)
+        return HedgeAction(HedgeKind.OPEN_TWIN, "open missing leg B", Leg.B, qty_b=qty)
+    qty = _round_step(b.qty_base / beta, a.qty_step)
+    return HedgeAction(HedgeKind.OPEN_TWIN, "open missing leg A", Leg.A, qty_a=qty)
+
+
+def _floor_step(qty: float, step: float) -> float:
+    steps = max(1, math.floor(qty / step + 1e-9))
+    return round(steps * step, 12)
+
+
+def _round_step(qty: float, step: float) -> float:
+    return round(round(qty / step) * step, 12)
