@@ -102,3 +102,16 @@ def test_model_gate_off_means_signal_alone_decides() -> None:
     decision = decide_entry(dataclasses.replace(BASE, model=ModelView(-1.0, 0, 1, 0)))
     assert not decision.approved
     assert decide_entry(dataclasses.replace(BASE, model=None)).approved
+
+
+def test_a_forced_entry_skips_the_signal_but_not_the_money_rules() -> None:
+    quiet = dataclasses.replace(BASE, z=0.1, cointegrated=False, model=ModelView(-1, 0, 1, 0))
+    forced = decide_entry(dataclasses.replace(quiet, forced_direction=-1))
+    assert forced.approved and forced.direction == -1 and "forced" in forced.reason
+    for change, reason in (
+        ({"review_flag_raised": True}, "manual review"),
+        ({"free_trade_slots": 1}, "no room for both legs"),
+        ({"busy_legs": ("ETH/USDT:USDT",)}, "another spread"),
+    ):
+        refused = decide_entry(dataclasses.replace(quiet, forced_direction=1, **change))
+        assert not refused.approved and reason in refused.reason

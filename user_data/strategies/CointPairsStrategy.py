@@ -33,6 +33,8 @@ from freqtrade.persistence import Order, Trade
 from freqtrade.strategy import DecimalParameter, IStrategy
 from pandas import DataFrame
 
+from statarb.ft.live_mixin import LiveMixin
+from statarb.ft.trades import TagStore, market_of
 from statarb.pairs_config import (
     PairsConfigError,
     load_pairs_config,
@@ -42,7 +44,7 @@ from statarb.safety.log import Category, log
 from statarb.safety.review_flag import ManualReviewFlag
 from statarb.settings import SettingsError, StrategySettings, parse_settings
 from statarb.spread.book import ActivePair, SpreadBook
-from statarb.spread.client_ids import Leg
+from statarb.spread.client_ids import Leg, Purpose
 from statarb.spread.features import (
     RetestParams,
     model_features,
@@ -53,22 +55,21 @@ from statarb.spread.features import (
 from statarb.spread.history import CandleCache, aligned_closes
 from statarb.spread.legs import (
     LegTag,
-    OpenLeg,
     SpreadKey,
     group_by_spread,
     leg_is_short,
     signal_candle_of,
     spread_direction,
 )
-from statarb.spread.planner import EntryContext, EntryDecision, decide_entry
+from statarb.spread.planner import EntryContext, EntryDecision, LegPlan, decide_entry
 from statarb.spread.signals import ExitReason, ModelView, Thresholds, entry_direction, exit_reason
-from statarb.spread.sizing import LegMarket, stake_for_qty
+from statarb.spread.sizing import stake_for_qty
 
 logger = logging.getLogger(__name__)
 
 OHLCV = ("date", "open", "high", "low", "close", "volume")
 LABEL = "&-spread_reversion"
-TAG_KEY = "spread"
+FORCED_TAGS = (None, "", "force_entry")  # what FreqTrade's forceenter tags a trade with
 # Analysed columns a spread decision reads for BOTH legs at the same candle.
 CACHED_COLUMNS = (
     "close",
@@ -81,7 +82,7 @@ CACHED_COLUMNS = (
 )
 
 
-class CointPairsStrategy(IStrategy):
+class CointPairsStrategy(LiveMixin, IStrategy):
     INTERFACE_VERSION = 3
     timeframe = "1m"
     can_short = True
@@ -93,6 +94,9 @@ class CointPairsStrategy(IStrategy):
     minimal_roi = {"0": 100.0}
     stoploss = -0.95
     trailing_stop = False
+    # Hedging of partial fills uses FreqTrade's position adjustment (reduce / re-order).
+    position_adjustment_enable = True
+    max_entry_position_adjustment = 10
     startup_candle_count = 600  # recomputed from the settings in __init__
 
     entry_z = DecimalParameter(1.5, 3.0, default=2.0, decimals=2, space="buy", optimize=True)
@@ -161,7 +165,9 @@ class CointPairsStrategy(IStrategy):
         self._raw_cache: dict[str, tuple[Any, CandleCache]] = {}
         self._decisions: dict[SpreadKey, EntryDecision] = {}
         self._exit_cache: dict[tuple[SpreadKey, datetime], str | None] = {}
-        self._tags: dict[int, LegTag] = {}
+        self._forced: dict[SpreadKey, EntryDecision] = {}
+        self._entry_tags: dict[str, LegTag] = {}
+        self.tags = TagStore(self.book, self._tf_minutes)
 
     def _load_book(self) -> SpreadBook:
         try:
@@ -235,6 +241,7 @@ class CointPairsStrategy(IStrategy):
                 periods=len(self.book.configs),
                 coins=len(self.book.symbols),
             )
+        self.start_live_execution()
         if self.review_flag.is_raised():
             log(
                 logger,
@@ -384,56 +391,6 @@ class CointPairsStrategy(IStrategy):
         return dataframe
 
     # ------------------------------------------------------------------ entry decision
-    def _market(self, symbol: str) -> LegMarket:
-        market = self.dp.market(symbol) or {}
-        step = float(market.get("precision", {}).get("amount") or 0.0)
-        limits = market.get("limits", {})
-        return LegMarket(
-            symbol=symbol,
-            qty_step=step if step > 0 else 1e-8,
-            min_qty=float(limits.get("amount", {}).get("min") or 0.0),
-            max_qty=limits.get("amount", {}).get("max"),
-            min_notional_usdt=float(limits.get("cost", {}).get("min") or 0.0),
-        )
-
-    def _open_legs(self) -> list[OpenLeg]:
-        legs = []
-        for trade in Trade.get_trades_proxy(is_open=True):
-            tag = self._tag_of(trade)
-            if tag is not None:
-                legs.append(OpenLeg(trade.id, trade.pair, trade.is_short, trade.amount, tag))
-        return legs
-
-    def _tag_of(self, trade: Trade) -> LegTag | None:
-        if trade.id in self._tags:
-            return self._tags[trade.id]
-        raw = trade.get_custom_data(TAG_KEY)
-        tag = LegTag.from_json(raw) if raw else self._tag_from_trade(trade)
-        if tag is not None:
-            self._tags[trade.id] = tag
-        return tag
-
-    def _tag_from_trade(self, trade: Trade) -> LegTag | None:
-        """Rebuild a leg's tag from its enter tag and open time (custom data not written yet)."""
-        if not trade.enter_tag:
-            return None
-        opened_at = signal_candle_of(trade.open_date_utc, self._tf_minutes)
-        entry = self.book.find(trade.enter_tag, opened_at)
-        if entry is None or trade.pair not in (entry.leg_a, entry.leg_b):
-            return None
-        leg = Leg.A if trade.pair == entry.leg_a else Leg.B
-        return LegTag(
-            pair_id=entry.pair_id,
-            opened_at=opened_at,
-            leg=leg,
-            direction=spread_direction(leg, trade.is_short),
-            hedge_ratio=entry.hedge_ratio,
-            leg_a=entry.leg_a,
-            leg_b=entry.leg_b,
-            window=entry.mean_reversion_window,
-            planned_qty=trade.amount,
-        )
-
     def _decision_for(
         self, pair: str, current_time: datetime
     ) -> tuple[ActivePair, EntryDecision] | None:
@@ -464,7 +421,9 @@ class CointPairsStrategy(IStrategy):
             )
         return active, decision
 
-    def _decide(self, active: ActivePair, signal_candle: datetime) -> EntryDecision:
+    def _decide(
+        self, active: ActivePair, signal_candle: datetime, forced_direction: int | None = None
+    ) -> EntryDecision:
         """Decide from what both legs share: the spread's z, re-test and (identical) models.
 
         Those columns are the same in either leg's frame, so the leg asked first decides and
@@ -479,7 +438,7 @@ class CointPairsStrategy(IStrategy):
                 entry.pair_id, signal_candle, False, "both legs not analysed on the signal candle"
             )
         closes = {active.symbol: float(row["close"]), active.partner: partner_close}
-        legs = self._open_legs()
+        legs = self.tags.open_legs()
         spreads = group_by_spread(legs)
         max_trades = float(self.config.get("max_open_trades", 2 * self.settings.max_open_spreads))
         if max_trades < 0:  # -1 = unlimited (FreqTrade's convention; lookahead-analysis uses it)
@@ -525,9 +484,10 @@ class CointPairsStrategy(IStrategy):
                 leverage=self.settings.leverage,
                 price_a=closes[entry.leg_a],
                 price_b=closes[entry.leg_b],
-                market_a=self._market(entry.leg_a),
-                market_b=self._market(entry.leg_b),
+                market_a=market_of(self.dp, entry.leg_a),
+                market_b=market_of(self.dp, entry.leg_b),
                 max_hedge_error=self.settings.max_hedge_error,
+                forced_direction=forced_direction,
             )
         )
 
@@ -575,21 +535,18 @@ class CointPairsStrategy(IStrategy):
         side: str,
         **kwargs: Any,
     ) -> float:
-        found = self._decision_for(pair, current_time)
-        if found is None:
+        plan = self._leg_plan(pair, current_time, entry_tag, side)
+        if plan is None:
             return 0.0
-        active, decision = found
-        if not decision.approved or entry_tag != active.entry.pair_id:
-            return 0.0
-        qty = decision.leg_qty(active.role)
-        stake = stake_for_qty(qty, current_rate, leverage)
+        stake = stake_for_qty(plan.qty, current_rate, leverage)
         if stake > max_stake:
             # A hair above the cap is the truncation headroom; more is a plan the account
             # cannot carry, and then neither leg may go.
             if stake > max_stake * (1 + 1e-6):
-                self._revoke(
-                    decision, f"{pair} stake {stake:.2f} above the maximum {max_stake:.2f}"
-                )
+                if plan.decision is not None:
+                    self._revoke(
+                        plan.decision, f"{pair} stake {stake:.2f} above the maximum {max_stake:.2f}"
+                    )
                 return 0.0
             stake = max_stake
         return stake
@@ -606,44 +563,120 @@ class CointPairsStrategy(IStrategy):
         side: str,
         **kwargs: Any,
     ) -> bool:
-        found = self._decision_for(pair, current_time)
-        if found is None:
+        plan = self._leg_plan(pair, current_time, entry_tag, side)
+        if plan is None:
             return False
-        active, decision = found
-        if not decision.approved or entry_tag != active.entry.pair_id:
-            return False
-        expected_side = decision.leg_side(active.role)
-        planned = decision.leg_qty(active.role)
-        step = self._market(pair).qty_step
+        expected_side = "short" if leg_is_short(plan.tag.leg, plan.tag.direction) else "long"
+        step = market_of(self.dp, pair).qty_step
+        problem = None
         if side != expected_side:
-            self._revoke(
-                decision, f"{pair} side {side} disagrees with the spread ({expected_side})"
+            problem = f"{pair} side {side} disagrees with the spread ({expected_side})"
+        elif abs(amount - plan.qty) > step * 1.01:
+            problem = f"{pair} amount {amount} is off the plan {plan.qty}"
+        if problem is not None:
+            if plan.decision is not None:
+                self._revoke(plan.decision, problem)
+            return False
+        self._entry_tags[pair] = plan.tag
+        if self.live is not None:
+            self.live.announce(
+                tag=plan.tag,
+                symbol=pair,
+                side="sell" if side == "short" else "buy",
+                reduce_only=False,
+                purpose=Purpose.ENTRY,
+                qty_base=amount,
+                known_order_ids=set(),
             )
-            return False
-        if abs(amount - planned) > step * 1.01:
-            self._revoke(decision, f"{pair} amount {amount} is off the plan {planned}")
-            return False
         log(
             logger,
             Category.EXECUTION,
-            active.entry.pair_id,
+            plan.tag.pair_id,
             "sending leg",
             pair=pair,
             side=side,
             qty=amount,
             rate=rate,
-            leg=str(active.role),
+            leg=str(plan.tag.leg),
+            spread=str(plan.tag.key),
         )
         return True
+
+    def _leg_plan(
+        self, pair: str, current_time: datetime, entry_tag: str | None, side: str
+    ) -> LegPlan | None:
+        """Why this leg would be entered now: completing a twin, a forced spread, a signal."""
+        completing = getattr(self, "_completing", {}).get(pair)
+        if completing is not None:
+            return LegPlan(completing[0], completing[1], None)
+        if entry_tag in FORCED_TAGS and self.dp.runmode in (RunMode.LIVE, RunMode.DRY_RUN):
+            found = self._forced_decision(pair, side, current_time)
+        else:
+            found = self._decision_for(pair, current_time)
+            if found is not None and entry_tag != found[0].entry.pair_id:
+                return None
+        if found is None:
+            return None
+        active, decision = found
+        if not decision.approved:
+            return None
+        return LegPlan(self._tag_for(decision, active), decision.leg_qty(active.role), decision)
+
+    def _tag_for(self, decision: EntryDecision, active: ActivePair) -> LegTag:
+        entry = active.entry
+        return LegTag(
+            pair_id=entry.pair_id,
+            opened_at=decision.signal_candle,
+            leg=active.role,
+            direction=decision.direction,
+            hedge_ratio=entry.hedge_ratio,
+            leg_a=entry.leg_a,
+            leg_b=entry.leg_b,
+            window=entry.mean_reversion_window,
+            planned_qty=decision.leg_qty(active.role),
+        )
+
+    def _forced_decision(
+        self, pair: str, side: str, current_time: datetime
+    ) -> tuple[ActivePair, EntryDecision] | None:
+        """A person's forceenter on one leg: allowed only as a whole spread (the twin follows)."""
+        signal_candle = signal_candle_of(current_time, self._tf_minutes)
+        active = self.book.active(pair, signal_candle)
+        if active is None:
+            log(
+                logger,
+                Category.SAFETY,
+                None,
+                "forced entry refused: no spread holds this coin, a forced leg must have a twin",
+                pair=pair,
+            )
+            return None
+        key = SpreadKey(active.entry.pair_id, signal_candle)
+        decision = self._forced.get(key)
+        if decision is None:
+            direction = spread_direction(active.role, side == "short")
+            decision = self._decide(active, signal_candle, forced_direction=direction)
+            self._forced[key] = decision
+            log(
+                logger,
+                Category.SAFETY if not decision.approved else Category.STRATEGY,
+                key.pair_id,
+                "forced entry " + ("approved" if decision.approved else "refused"),
+                reason=decision.reason,
+                pair=pair,
+                side=side,
+            )
+        return active, decision
 
     def order_filled(
         self, pair: str, trade: Trade, order: Order, current_time: datetime, **kwargs: Any
     ) -> None:
-        if order.ft_order_side == trade.entry_side and trade.get_custom_data(TAG_KEY) is None:
-            tag = self._tag_for_new_trade(trade)
+        if order.ft_order_side == trade.entry_side and trade.get_custom_data("spread") is None:
+            tag = self._entry_tags.pop(pair, None)
+            if tag is None or leg_is_short(tag.leg, tag.direction) != trade.is_short:
+                tag = self.tags.rebuild(trade)
             if tag is not None:
-                trade.set_custom_data(TAG_KEY, tag.to_json())
-                self._tags[trade.id] = tag
+                self.tags.store(trade, tag)
         log(
             logger,
             Category.EXECUTION,
@@ -656,35 +689,6 @@ class CointPairsStrategy(IStrategy):
             trade_id=trade.id,
         )
 
-    def _tag_for_new_trade(self, trade: Trade) -> LegTag | None:
-        """The tag of the most recent approved decision this new trade is a leg of."""
-        for key in sorted(self._decisions, key=lambda k: k.opened_at, reverse=True):
-            decision = self._decisions[key]
-            entry = self.book.find(key.pair_id, key.opened_at)
-            if (
-                not decision.approved
-                or key.pair_id != trade.enter_tag
-                or entry is None
-                or trade.pair not in (entry.leg_a, entry.leg_b)
-                or key.opened_at > trade.open_date_utc
-            ):
-                continue
-            leg = Leg.A if trade.pair == entry.leg_a else Leg.B
-            if leg_is_short(leg, decision.direction) != trade.is_short:
-                continue
-            return LegTag(
-                pair_id=entry.pair_id,
-                opened_at=key.opened_at,
-                leg=leg,
-                direction=decision.direction,
-                hedge_ratio=entry.hedge_ratio,
-                leg_a=entry.leg_a,
-                leg_b=entry.leg_b,
-                window=entry.mean_reversion_window,
-                planned_qty=decision.leg_qty(leg),
-            )
-        return self._tag_from_trade(trade)
-
     # ------------------------------------------------------------------ exits
     def custom_exit(
         self,
@@ -695,9 +699,11 @@ class CointPairsStrategy(IStrategy):
         current_profit: float,
         **kwargs: Any,
     ) -> str | None:
-        tag = self._tag_of(trade)
+        tag = self.tags.tag_of(trade)
         if tag is None:
             return None
+        if self.dp.runmode in (RunMode.LIVE, RunMode.DRY_RUN):
+            return self._live_exit(tag)
         cache_key = (tag.key, current_time)
         if cache_key not in self._exit_cache:
             self._exit_cache[cache_key] = self._spread_exit(tag, current_time)
@@ -708,7 +714,7 @@ class CointPairsStrategy(IStrategy):
 
     def _spread_exit(self, tag: LegTag, current_time: datetime) -> str | None:
         twin_open = any(
-            leg.tag.key == tag.key and leg.tag.leg != tag.leg for leg in self._open_legs()
+            leg.tag.key == tag.key and leg.tag.leg != tag.leg for leg in self.tags.open_legs()
         )
         # Both legs enter in the same pass over the pairs; until that pass is over (the
         # fill candle) the twin has not had its turn yet and is not "missing".
@@ -724,6 +730,12 @@ class CointPairsStrategy(IStrategy):
             )
             return str(ExitReason.TWIN_MISSING)
         z_now, z_prev = self._open_z(tag, current_time)
+        return self._judge(tag, z_now, z_prev, current_time)
+
+    def _judge(
+        self, tag: LegTag, z_now: float, z_prev: float, current_time: datetime
+    ) -> str | None:
+        """The z rules for an open spread (its own entry hedge ratio and thresholds)."""
         entry = self.book.find(tag.pair_id, tag.opened_at)
         thresholds = (
             self.thresholds_for(entry)
@@ -765,11 +777,52 @@ class CointPairsStrategy(IStrategy):
             )
         return str(reason) if reason else None
 
+    def _live_exit(self, tag: LegTag) -> str | None:
+        """Live: both legs judged on the same live z each loop; lone and stuck legs handled."""
+        twin_open = any(
+            leg.tag.key == tag.key and leg.tag.leg != tag.leg for leg in self.tags.open_legs()
+        )
+        gate = self.live_exit_gate(tag, twin_open)
+        if gate is not None:
+            return gate or None
+        if not twin_open:
+            if self._twin_closed(tag):
+                log(
+                    logger,
+                    Category.SAFETY,
+                    tag.pair_id,
+                    "twin closed: closing this leg too",
+                    spread=str(tag.key),
+                    leg=str(tag.leg),
+                )
+                return "twin_closed"
+            if self.live is not None:
+                return None  # the hedging plan opens the missing twin or flattens this leg
+            now = datetime.now(UTC)
+            if now >= tag.opened_at + timedelta(minutes=3 * self._tf_minutes):
+                return str(ExitReason.TWIN_MISSING)
+            return None
+        z_now, z_prev = getattr(self, "_live_z", {}).get(tag.key) or self._open_z(
+            tag, datetime.now(UTC)
+        )
+        reason = self._judge(tag, z_now, z_prev, datetime.now(UTC))
+        if reason is not None:
+            self._exiting.add(tag.key)
+        return reason
+
+    def _twin_closed(self, tag: LegTag) -> bool:
+        twin = tag.leg_b if tag.leg is Leg.A else tag.leg_a
+        for trade in Trade.get_trades_proxy(pair=twin, is_open=False):
+            other = self.tags.tag_of(trade)
+            if other is not None and other.key == tag.key:
+                return True
+        return False
+
     def _twin_closed_now(self, tag: LegTag, current_time: datetime) -> bool:
         """The twin left in this same moment (both legs exit in one pass): not 'missing'."""
         twin = tag.leg_b if tag.leg is Leg.A else tag.leg_a
         for trade in Trade.get_trades_proxy(pair=twin, is_open=False):
-            other = self._tag_of(trade)
+            other = self.tags.tag_of(trade)
             if other is not None and other.key == tag.key and trade.close_date_utc is not None:
                 return trade.close_date_utc >= current_time - timedelta(seconds=1)
         return False
@@ -808,6 +861,8 @@ class CointPairsStrategy(IStrategy):
         # Entry decisions are per signal candle; keep only the recent ones.
         horizon = current_time.astimezone(UTC) - timedelta(minutes=self._tf_minutes * 10)
         self._decisions = {k: v for k, v in self._decisions.items() if k.opened_at >= horizon}
+        self._forced = {k: v for k, v in self._forced.items() if k.opened_at >= horizon}
+        self.live_loop(current_time)
 
 
 def _int_or_zero(value: Any) -> int:

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from statarb.pairs_config import PairEntry
 from statarb.spread.client_ids import Leg
+from statarb.spread.legs import LegTag
 from statarb.spread.signals import (
     LONG_SPREAD,
     SHORT_SPREAD,
@@ -60,6 +61,9 @@ class EntryContext:
     market_a: LegMarket
     market_b: LegMarket
     max_hedge_error: float
+    # A person's forced entry (FreqTrade's forceenter): the side they chose replaces the z
+    # signal, the cointegration re-test and the model; every money rule still applies.
+    forced_direction: int | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,15 @@ class EntryDecision:
         return self.size.qty_a if leg is Leg.A else self.size.qty_b
 
 
+@dataclass(frozen=True)
+class LegPlan:
+    """What one leg entry is for: its tag (spread, leg, direction) and its quantity."""
+
+    tag: LegTag
+    qty: float
+    decision: EntryDecision | None  # None: completing the missing twin of an open spread
+
+
 def decide_entry(ctx: EntryContext) -> EntryDecision:
     """Approve or refuse a spread entry; the reason is a short, loggable sentence."""
 
@@ -91,15 +104,20 @@ def decide_entry(ctx: EntryContext) -> EntryDecision:
     if ctx.review_flag_raised:
         return refuse("manual review pending: no new spreads")
     z = ctx.z
-    if not math.isfinite(z):
+    forced = ctx.forced_direction is not None
+    if forced:
+        direction = int(ctx.forced_direction)  # type: ignore[arg-type]
+        if direction not in (LONG_SPREAD, SHORT_SPREAD):
+            return refuse(f"forced direction {direction} is not +1 or -1")
+    elif not math.isfinite(z):
         return refuse("z-score unavailable (missing candles)")
-    if -ctx.thresholds.stop_z < z < -ctx.thresholds.entry_z:
+    elif -ctx.thresholds.stop_z < z < -ctx.thresholds.entry_z:
         direction = LONG_SPREAD
     elif ctx.thresholds.entry_z < z < ctx.thresholds.stop_z:
         direction = SHORT_SPREAD
     else:
         return refuse(f"z={z:.2f} not in an entry zone")
-    if not ctx.cointegrated:
+    if not forced and not ctx.cointegrated:
         return refuse("trailing cointegration re-test failed", direction)
     if ctx.pair_already_open:
         return refuse("spread already open for this pair", direction)
@@ -113,8 +131,14 @@ def decide_entry(ctx: EntryContext) -> EntryDecision:
         return refuse(
             f"only {ctx.free_trade_slots} trade slot(s) free: no room for both legs", direction
         )
-    if ctx.model is not None and not model_agrees(
-        ctx.model, min_reversion=ctx.min_model_reversion, min_confidence=ctx.min_model_confidence
+    if (
+        not forced
+        and ctx.model is not None
+        and not model_agrees(
+            ctx.model,
+            min_reversion=ctx.min_model_reversion,
+            min_confidence=ctx.min_model_confidence,
+        )
     ):
         return refuse(
             f"model disagrees (reversion={ctx.model.predicted_reversion:.3g}, "
@@ -145,11 +169,12 @@ def decide_entry(ctx: EntryContext) -> EntryDecision:
             f"{ctx.available_margin_usdt:.2f} USDT",
             direction,
         )
+    kind = "long" if direction == LONG_SPREAD else "short"
     return EntryDecision(
         ctx.entry.pair_id,
         ctx.signal_candle,
         True,
-        f"open {'long' if direction == LONG_SPREAD else 'short'} spread at z={z:.2f}",
+        f"forced {kind} spread (z={z:.2f})" if forced else f"open {kind} spread at z={z:.2f}",
         direction,
         size,
     )

@@ -1,0 +1,431 @@
+"""The strategy's live (dry_run false) duties, as a mixin of `CointPairsStrategy`.
+
+FreqTrade 2026.9 offers per-pair callbacks only; a spread needs both legs handled together.
+- every loop (`bot_loop_start`, not under FreqTrade's exit lock): the manual-review flag as a
+  global FreqTrade lock (visible in `/api/v1/locks`), the ghost check of every order 5 s after it
+  was placed, the hedging plan of each spread (opening a missing twin directly through the bot:
+  FreqTrade has no signal-free way to enter another pair), the live z-score of each open spread
+  from current prices (the 5-second stop check), and the 5-second monitor against the exchange;
+- `adjust_trade_position`: the hedging plan's reduce / top-up for this leg, as FreqTrade's own
+  partial exit / position adjustment;
+- `confirm_trade_exit`: the exit intent's client order id.
+
+The host class provides: settings, book, dp, wallets, review_flag, tags, timeframe,
+_tf_minutes, thresholds_for, _candles_of, lock_pair, unlock_reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from freqtrade.enums import RunMode
+from freqtrade.persistence import PairLocks, Trade
+
+from statarb.execution.hedging import HedgeAction, HedgeKind
+from statarb.execution.journal import IntentStatus
+from statarb.ft.trades import freqtrade_bot, known_order_ids, market_of
+from statarb.live.execution import MAX_RETRIES, LegSnapshot, LiveExecution
+from statarb.safety.log import Category, log
+from statarb.spread.client_ids import Leg, Purpose
+from statarb.spread.features import open_spread_z
+from statarb.spread.history import aligned_closes
+from statarb.spread.legs import LegTag, SpreadKey, group_by_spread, leg_is_short
+from statarb.spread.sizing import stake_for_qty
+
+logger = logging.getLogger(__name__)
+
+REVIEW_LOCK_REASON = "statarb manual review"
+FAR_FUTURE = timedelta(days=3650)
+
+
+class LiveMixin:
+    live: LiveExecution | None = None
+
+    # ------------------------------------------------------------------ set-up
+    def start_live_execution(self) -> None:
+        """Live only: install the guarded order seam and the journal (dry-run sends nothing)."""
+        self._completing: dict[str, tuple[LegTag, float]] = {}
+        self._exiting: set[SpreadKey] = set()
+        self._live_z: dict[SpreadKey, tuple[float, float]] = {}
+        if self.dp.runmode is not RunMode.LIVE:
+            return
+        user_data = Path(self.config.get("user_data_dir", "user_data"))
+        self.live = LiveExecution(
+            api=self.dp._exchange._api,
+            journal_path=user_data / "state" / "order_intents.json",
+            notify=self.notify,
+            raise_review=lambda message, spread: self.review_flag.raise_flag(
+                source="strategy", message=message, spread_id=spread
+            ),
+        )
+        log(
+            logger,
+            Category.EXECUTION,
+            None,
+            "guarded order seam installed",
+            journal=str(self.live.journal.path),
+        )
+
+    def notify(self, line: str) -> None:
+        """Send a [SAFETY] line through FreqTrade's messaging (Telegram/webhook if set up)."""
+        if self.dp is not None and self.dp.runmode in (RunMode.LIVE, RunMode.DRY_RUN):
+            try:
+                self.dp.send_msg(line)
+            except Exception as exc:  # a failing chat must never stop the bot
+                logger.warning("could not send message: %s", exc)
+
+    # ------------------------------------------------------------------ every loop
+    def live_loop(self, current_time: datetime) -> None:
+        self._sync_review_lock(current_time)
+        trades = Trade.get_trades_proxy(is_open=True)
+        legs = self.tags.open_legs()
+        spreads = group_by_spread(legs)
+        self._exiting &= set(spreads)
+        self._update_live_z(spreads)
+        if self.live is None:
+            return
+        known = known_order_ids(trades)
+        self.live.check_ghosts(known)
+        by_id = {t.id: t for t in trades}
+        snapshots = {
+            key: {
+                leg: self._snapshot(by_id[member.trade_id], member.tag)
+                for leg, member in members.items()
+                if member.trade_id in by_id
+            }
+            for key, members in spreads.items()
+        }
+        self._hedge_plans: dict[SpreadKey, HedgeAction] = {}
+        for key, legs_of in snapshots.items():
+            if key in self._exiting or key in self.live.flatten:
+                continue
+            tag = next(iter(legs_of.values())).tag
+            action = self.live.plan(key, tag, legs_of, self._markets(tag), self._prices(tag))
+            self._hedge_plans[key] = action
+            self._act(key, tag, action, legs_of)
+        if self.live.monitor_due():
+            rows = [
+                (
+                    key,
+                    next(iter(legs_of.values())).tag.hedge_ratio,
+                    legs_of.get(Leg.A),
+                    legs_of.get(Leg.B),
+                )
+                for key, legs_of in snapshots.items()
+            ]
+            tolerance = {
+                s: market_of(self.dp, s).qty_step * 1.01 for row in rows for s in _symbols(row)
+            }
+            self.live.live_z = self._live_z
+            self.live.monitor(rows, tolerance)
+
+    def _snapshot(self, trade: Trade, tag: LegTag) -> LegSnapshot:
+        return LegSnapshot(
+            trade_id=trade.id,
+            symbol=trade.pair,
+            is_short=trade.is_short,
+            qty_base=float(trade.amount or 0.0),
+            open_rate=float(trade.open_rate or 0.0),
+            has_open_order=bool(trade.has_open_orders),
+            tag=tag,
+        )
+
+    def _markets(self, tag: LegTag) -> dict[str, tuple[float, float]]:
+        out = {}
+        for symbol in (tag.leg_a, tag.leg_b):
+            market = market_of(self.dp, symbol)
+            out[symbol] = (market.qty_step, market.min_notional_usdt)
+        return out
+
+    def _prices(self, tag: LegTag) -> dict[str, float]:
+        prices = {}
+        for symbol in (tag.leg_a, tag.leg_b):
+            try:
+                prices[symbol] = float(self.dp.ticker(symbol).get("last") or math.nan)
+            except Exception:  # no price: the planner skips what needs one
+                prices[symbol] = math.nan
+        return prices
+
+    def _act(
+        self, key: SpreadKey, tag: LegTag, action: HedgeAction, legs: dict[Leg, LegSnapshot]
+    ) -> None:
+        assert self.live is not None
+        if action.kind is HedgeKind.OPEN_TWIN and action.leg is not None:
+            self._open_twin(key, tag, action.leg, action.qty_for(action.leg))
+        elif action.kind is HedgeKind.FLATTEN:
+            self.live.flatten[key] = action.reason
+            self.live.safety(
+                key.pair_id,
+                f"hedging failed: {action.reason}; closing the spread's open legs",
+                review=True,
+                spread=str(key),
+            )
+        elif action.kind is HedgeKind.HEDGED and legs.get(Leg.A) and legs.get(Leg.B):
+            if key not in self._hedged_logged:
+                self._hedged_logged.add(key)
+                log(
+                    logger,
+                    Category.EXECUTION,
+                    key.pair_id,
+                    "hedged",
+                    spread=str(key),
+                    qty_a=legs[Leg.A].qty_base,
+                    qty_b=legs[Leg.B].qty_base,
+                )
+        elif action.kind is HedgeKind.HEDGED_REDUCED:
+            self.live.safety(
+                key.pair_id, f"hedged at reduced size: {action.reason}", spread=str(key)
+            )
+
+    @property
+    def _hedged_logged(self) -> set[SpreadKey]:
+        if not hasattr(self, "_hedged_set"):
+            self._hedged_set: set[SpreadKey] = set()
+        return self._hedged_set
+
+    def _open_twin(self, key: SpreadKey, tag: LegTag, missing: Leg, qty: float) -> None:
+        """Enter the missing leg through FreqTrade's own entry path (journal + guard apply)."""
+        symbol = tag.leg_a if missing is Leg.A else tag.leg_b
+        twin_tag = LegTag(
+            pair_id=tag.pair_id,
+            opened_at=tag.opened_at,
+            leg=missing,
+            direction=tag.direction,
+            hedge_ratio=tag.hedge_ratio,
+            leg_a=tag.leg_a,
+            leg_b=tag.leg_b,
+            window=tag.window,
+            planned_qty=qty,
+        )
+        price = self._prices(tag).get(symbol, math.nan)
+        if not (qty > 0 and math.isfinite(price)):
+            return
+        log(
+            logger,
+            Category.EXECUTION,
+            key.pair_id,
+            "opening the missing leg",
+            spread=str(key),
+            leg=str(missing),
+            symbol=symbol,
+            qty=qty,
+        )
+        self._completing[symbol] = (twin_tag, qty)
+        try:
+            bot = freqtrade_bot(self.dp)
+            with bot._exit_lock:
+                bot.execute_entry(
+                    symbol,
+                    stake_for_qty(qty, price, self.settings.leverage),
+                    is_short=leg_is_short(missing, tag.direction),
+                    enter_tag=tag.pair_id,
+                )
+        except Exception as exc:  # counted as a try; the planner retries or flattens
+            log(
+                logger,
+                Category.EXECUTION,
+                key.pair_id,
+                "missing leg not opened",
+                spread=str(key),
+                error=str(exc)[:160],
+            )
+        finally:
+            self._completing.pop(symbol, None)
+
+    # ------------------------------------------------------------------ adjust / exit
+    def adjust_trade_position(
+        self,
+        trade: Trade,
+        current_time: datetime,
+        current_rate: float,
+        current_profit: float,
+        min_stake: float | None,
+        max_stake: float,
+        current_entry_rate: float,
+        current_exit_rate: float,
+        current_entry_profit: float,
+        current_exit_profit: float,
+        **kwargs: Any,
+    ) -> float | tuple[float | None, str | None] | None:
+        if self.live is None:
+            return None
+        tag = self.tags.tag_of(trade)
+        plans = getattr(self, "_hedge_plans", {})
+        action = plans.get(tag.key) if tag else None
+        if tag is None or action is None or action.kind not in (HedgeKind.REDUCE, HedgeKind.TOP_UP):
+            return None
+        qty = action.qty_for(tag.leg)
+        if qty <= 0 or (action.kind is HedgeKind.REDUCE and action.leg is not tag.leg):
+            return None
+        known = known_order_ids([trade])
+        if action.kind is HedgeKind.REDUCE:
+            stake = -qty * trade.stake_amount / trade.amount * (1 + 1e-9)
+            side = "buy" if trade.is_short else "sell"
+            self.live.announce(
+                tag=tag,
+                symbol=trade.pair,
+                side=side,
+                reduce_only=True,
+                purpose=Purpose.REDUCE,
+                qty_base=qty,
+                known_order_ids=known,
+            )
+            log(
+                logger,
+                Category.EXECUTION,
+                tag.pair_id,
+                "hedge: reducing the leg ahead",
+                spread=str(tag.key),
+                pair=trade.pair,
+                qty=qty,
+            )
+            return stake, "hedge_reduce"
+        stake = stake_for_qty(qty, current_entry_rate, trade.leverage or 1.0)
+        side = "sell" if trade.is_short else "buy"
+        self.live.announce(
+            tag=tag,
+            symbol=trade.pair,
+            side=side,
+            reduce_only=False,
+            purpose=Purpose.TOP_UP,
+            qty_base=qty,
+            known_order_ids=known,
+        )
+        log(
+            logger,
+            Category.EXECUTION,
+            tag.pair_id,
+            "hedge: re-ordering the missing part",
+            spread=str(tag.key),
+            pair=trade.pair,
+            qty=qty,
+        )
+        return stake, "hedge_top_up"
+
+    def confirm_trade_exit(
+        self,
+        pair: str,
+        trade: Trade,
+        order_type: str,
+        amount: float,
+        rate: float,
+        time_in_force: str,
+        exit_reason: str,
+        current_time: datetime,
+        **kwargs: Any,
+    ) -> bool:
+        tag = self.tags.tag_of(trade)
+        if tag is not None:
+            self._exiting.add(tag.key)
+        if self.live is not None and tag is not None:
+            side = "buy" if trade.is_short else "sell"
+            self.live.announce(
+                tag=tag,
+                symbol=pair,
+                side=side,
+                reduce_only=True,
+                purpose=Purpose.EXIT,
+                qty_base=amount,
+                known_order_ids=known_order_ids([trade]),
+            )
+        log(
+            logger,
+            Category.EXECUTION,
+            tag.pair_id if tag else None,
+            "closing leg",
+            pair=pair,
+            reason=exit_reason,
+            qty=amount,
+            rate=rate,
+        )
+        return True
+
+    def live_exit_gate(self, tag: LegTag, twin_open: bool) -> str | None:
+        """Live rules around a leg's exit; returns a forced reason, "" to hold, None to go on.
+
+        - a spread whose hedging failed closes its open legs;
+        - a leg whose twin has closed closes too, up to the retry budget, then holds for
+          manual review;
+        - a leg whose open twin cannot close is held, so the pair stays hedged.
+        """
+        if self.live is None:
+            return None
+        key = tag.key
+        if key in self.live.flatten:
+            return "hedge_failed"
+        spread, leg = str(key), str(tag.leg)
+        exits = self.live.journal.attempts(spread, leg, str(Purpose.EXIT))
+        failed = [r for r in exits if r.status in (IntentStatus.REJECTED, IntentStatus.NOT_PLACED)]
+        if len(failed) > MAX_RETRIES:
+            self.live.safety(
+                key.pair_id,
+                f"leg {leg} could not close after {len(failed)} tries",
+                review=True,
+                spread=spread,
+            )
+            return ""
+        twin = "B" if tag.leg is Leg.A else "A"
+        twin_exits = self.live.journal.attempts(spread, twin, str(Purpose.EXIT))
+        twin_failing = bool(twin_exits) and twin_exits[-1].status in (
+            IntentStatus.REJECTED,
+            IntentStatus.NOT_PLACED,
+        )
+        if twin_open and twin_failing and not exits:
+            self.live.safety(
+                key.pair_id, f"not closing leg {leg} while leg {twin} cannot close", spread=spread
+            )
+            return ""
+        return None
+
+    # ------------------------------------------------------------------ review flag, live z
+    def _sync_review_lock(self, current_time: datetime) -> None:
+        raised = self.review_flag.is_raised()
+        locked = any(lock.reason == REVIEW_LOCK_REASON for lock in self._global_locks(current_time))
+        if raised and not locked:
+            self.lock_pair("*", current_time + FAR_FUTURE, reason=REVIEW_LOCK_REASON)
+            line = log(
+                logger,
+                Category.SAFETY,
+                None,
+                "manual review flag up: entries locked",
+                reasons=self.review_flag.status().summary,
+            )
+            self.notify(line)
+        elif not raised and locked:
+            self.unlock_reason(REVIEW_LOCK_REASON)
+            log(logger, Category.SAFETY, None, "manual review acknowledged: entries unlocked")
+
+    def _global_locks(self, current_time: datetime) -> list[Any]:
+        return list(PairLocks.get_pair_locks("*", current_time))
+
+    def _update_live_z(self, spreads: dict[SpreadKey, dict[Leg, Any]]) -> None:
+        """z of each open spread with current prices against its closed-candle window."""
+        self._live_z = {}
+        for key, members in spreads.items():
+            tag = next(iter(members.values())).tag
+            hist_a, hist_b = self._candles_of(tag.leg_a), self._candles_of(tag.leg_b)
+            prices = self._prices(tag)
+            if hist_a is None or hist_b is None:
+                continue
+            now = datetime.now(tag.opened_at.tzinfo)
+            count = tag.window + 1
+            close_a, close_b = aligned_closes(
+                hist_a.closed_before(now, count), hist_b.closed_before(now, count)
+            )
+            # z_now: the live prices against the window of closed candles; z_prev: last close.
+            self._live_z[key] = open_spread_z(
+                close_a,
+                close_b,
+                hedge_ratio=tag.hedge_ratio,
+                window=tag.window,
+                live_price_a=prices.get(tag.leg_a),
+                live_price_b=prices.get(tag.leg_b),
+            )
+
+
+def _symbols(row: tuple[Any, ...]) -> list[str]:
+    return [leg.symbol for leg in row[2:] if leg is not None]

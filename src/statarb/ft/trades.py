@@ -1,0 +1,105 @@
+"""FreqTrade's objects as spread legs: tags, open legs, markets, the bot handle.
+
+Adapter code (it imports FreqTrade); the decisions it feeds are in `statarb.spread` and
+`statarb.execution`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from freqtrade.persistence import Trade
+
+from statarb.spread.book import SpreadBook
+from statarb.spread.client_ids import Leg
+from statarb.spread.legs import LegTag, OpenLeg, signal_candle_of, spread_direction
+from statarb.spread.sizing import LegMarket
+
+TAG_KEY = "spread"
+
+
+def market_of(dp: Any, symbol: str) -> LegMarket:
+    """The exchange's lot rules for `symbol` as loaded by FreqTrade (ccxt market)."""
+    market = dp.market(symbol) or {}
+    step = float(market.get("precision", {}).get("amount") or 0.0)
+    limits = market.get("limits", {})
+    return LegMarket(
+        symbol=symbol,
+        qty_step=step if step > 0 else 1e-8,
+        min_qty=float(limits.get("amount", {}).get("min") or 0.0),
+        max_qty=limits.get("amount", {}).get("max"),
+        min_notional_usdt=float(limits.get("cost", {}).get("min") or 0.0),
+    )
+
+
+class TagStore:
+    """Each trade's LegTag: FreqTrade's per-trade custom data (it survives restarts), cached."""
+
+    def __init__(self, book: SpreadBook, timeframe_minutes: int) -> None:
+        self.book = book
+        self._tf_minutes = timeframe_minutes
+        self._tags: dict[int, LegTag] = {}
+
+    def tag_of(self, trade: Trade) -> LegTag | None:
+        if trade.id in self._tags:
+            return self._tags[trade.id]
+        raw = trade.get_custom_data(TAG_KEY)
+        tag = LegTag.from_json(raw) if raw else self.rebuild(trade)
+        if tag is not None:
+            self._tags[trade.id] = tag
+        return tag
+
+    def store(self, trade: Trade, tag: LegTag) -> None:
+        trade.set_custom_data(TAG_KEY, tag.to_json())
+        self._tags[trade.id] = tag
+
+    def rebuild(self, trade: Trade) -> LegTag | None:
+        """A leg's tag from its enter tag and open time (custom data not written yet)."""
+        if not trade.enter_tag:
+            return None
+        opened_at = signal_candle_of(trade.open_date_utc, self._tf_minutes)
+        entry = self.book.find(trade.enter_tag, opened_at)
+        if entry is None or trade.pair not in (entry.leg_a, entry.leg_b):
+            return None
+        leg = Leg.A if trade.pair == entry.leg_a else Leg.B
+        return LegTag(
+            pair_id=entry.pair_id,
+            opened_at=opened_at,
+            leg=leg,
+            direction=spread_direction(leg, trade.is_short),
+            hedge_ratio=entry.hedge_ratio,
+            leg_a=entry.leg_a,
+            leg_b=entry.leg_b,
+            window=entry.mean_reversion_window,
+            planned_qty=trade.amount,
+        )
+
+    def open_legs(self) -> list[OpenLeg]:
+        legs = []
+        for trade in Trade.get_trades_proxy(is_open=True):
+            tag = self.tag_of(trade)
+            if tag is not None:
+                legs.append(OpenLeg(trade.id, trade.pair, trade.is_short, trade.amount, tag))
+        return legs
+
+
+def known_order_ids(trades: list[Trade]) -> set[str]:
+    """Exchange order ids FreqTrade's database holds for these trades."""
+    return {str(o.order_id) for t in trades for o in t.orders if o.order_id}
+
+
+def freqtrade_bot(dp: Any) -> Any:
+    """The running FreqtradeBot, reached through the DataProvider's RPC handle.
+
+    FreqTrade gives strategies no way to place an order for ANOTHER pair; opening the missing
+    twin of a spread needs `FreqtradeBot.execute_entry` (the same call FreqTrade's own
+    force-entry uses), so the strategy reaches the bot the way the RPC layer does. Pinned to
+    FreqTrade 2026.9; a clear error if that changes.
+    """
+    try:
+        return dp._DataProvider__rpc._rpc._freqtrade
+    except AttributeError as exc:
+        raise RuntimeError(
+            "cannot reach the FreqTrade bot from the strategy (FreqTrade internals changed); "
+            "twin legs cannot be completed automatically"
+        ) from exc

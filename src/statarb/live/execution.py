@@ -1,0 +1,368 @@
+"""Live execution safety for the strategy: intents, the guarded seam, ghost checks, hedging,
+coordinated exits and the 5-second monitor. The strategy gathers FreqTrade's state (trades,
+orders, tags) into plain values and calls in here; decisions come from `statarb.execution`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from statarb.execution.guard import DEFAULT_RECV_WINDOW_MS, OrderGuard
+from statarb.execution.hedging import HedgeAction, HedgeInputs, LegState, plan_hedge
+from statarb.execution.journal import IntentJournal, IntentRecord, IntentStatus
+from statarb.execution.monitor import LegView, PositionView, SpreadReport, monitor_spread
+from statarb.live.ccxt_port import CcxtPort
+from statarb.live.seam import IntentRegistry, install_guarded_create_order
+from statarb.safety.log import Category, log
+from statarb.spread.client_ids import Leg, OrderIntent, Purpose
+from statarb.spread.legs import LegTag, SpreadKey
+
+logger = logging.getLogger(__name__)
+
+GHOST_CHECK_AFTER_MS = 5_000  # SPEC: query an order 5 s after placing it
+MONITOR_EVERY_MS = 5_000
+REPORT_EVERY_MS = 60_000
+MAX_RETRIES = 5
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass(frozen=True)
+class LegSnapshot:
+    """One open leg as FreqTrade's database has it, in plain values."""
+
+    trade_id: int
+    symbol: str
+    is_short: bool
+    qty_base: float
+    open_rate: float
+    has_open_order: bool
+    tag: LegTag
+
+
+class LiveExecution:
+    def __init__(
+        self,
+        *,
+        api: Any,
+        journal_path: Path,
+        notify: Callable[[str], None],
+        raise_review: Callable[[str, str | None], None],
+    ) -> None:
+        self.api = api
+        self.port = CcxtPort(api)
+        self.journal = IntentJournal(journal_path)
+        recv_window = int(getattr(api, "options", {}).get("recvWindow", DEFAULT_RECV_WINDOW_MS))
+        self.guard = OrderGuard(self.journal, self.port, now_ms, time.sleep, recv_window)
+        self.registry = IntentRegistry(now_ms)
+        install_guarded_create_order(api, self.guard, self.registry, now_ms)
+        self._notify = notify
+        self._raise_review = raise_review
+        self._requests: Counter[tuple[str, str, str]] = Counter()
+        self._last_monitor_ms = 0
+        self._last_report_ms: dict[str, int] = {}
+        self._said: dict[str, int] = {}
+        self.flatten: dict[SpreadKey, str] = {}
+        self.live_z: dict[SpreadKey, tuple[float, float]] = {}
+
+    # ------------------------------------------------------------------ intents
+    def next_attempt(self, spread: str, leg: str, purpose: str, known_order_ids: set[str]) -> int:
+        """Same id while the last attempt's fate is open or FreqTrade does not know its order
+        (so the guard finds and returns it); a new id once the last one is settled."""
+        attempts = self.journal.attempts(spread, leg, purpose)
+        if not attempts:
+            return 0
+        last = attempts[-1]
+        if last.status is IntentStatus.PENDING:
+            return last.attempt
+        if last.status in (IntentStatus.ACKNOWLEDGED, IntentStatus.VERIFIED) and (
+            last.exchange_order_id not in known_order_ids
+        ):
+            return last.attempt
+        return min(last.attempt + 1, 99)
+
+    def announce(
+        self,
+        *,
+        tag: LegTag,
+        symbol: str,
+        side: str,
+        reduce_only: bool,
+        purpose: Purpose,
+        qty_base: float,
+        known_order_ids: set[str],
+    ) -> IntentRecord:
+        spread = str(tag.key)
+        attempt = self.next_attempt(spread, str(tag.leg), str(purpose), known_order_ids)
+        intent = OrderIntent(tag.pair_id, tag.opened_at, tag.leg, purpose, attempt)
+        record = IntentRecord(
+            client_order_id=intent.client_order_id,
+            symbol=symbol,
+            side=side,
+            qty_base=qty_base,
+            reduce_only=reduce_only,
+            purpose=str(purpose),
+            spread=spread,
+            leg=str(tag.leg),
+            attempt=attempt,
+            created_ms=now_ms(),
+        )
+        self.registry.announce(record)
+        self._requests[(spread, str(tag.leg), str(purpose))] += 1
+        return record
+
+    def sends(self, spread: str, leg: str, purpose: str) -> int:
+        """Orders of this kind requested so far: the journal's, or the requests FreqTrade
+        dropped before sending (e.g. below a minimum) — whichever is larger."""
+        journaled = len(self.journal.attempts(spread, leg, purpose))
+        return max(journaled, self._requests[(spread, leg, purpose)])
+
+    def last_action_ms(self, spread: str) -> int | None:
+        times = [r.created_ms for r in self.journal.for_spread(spread)]
+        return max(times) if times else None
+
+    # ------------------------------------------------------------------ ghost check
+    def check_ghosts(self, known_order_ids: set[str]) -> None:
+        """Verify every order 5 s after it was placed; settle every unanswered one."""
+        now = now_ms()
+        for record in self.journal.records():
+            due = (
+                record.status is IntentStatus.ACKNOWLEDGED
+                and now - record.updated_ms >= GHOST_CHECK_AFTER_MS
+            ) or (
+                record.status is IntentStatus.PENDING
+                and now - record.created_ms >= self.guard.settle_ms
+            )
+            if not due:
+                continue
+            try:
+                found = self.port.fetch_by_client_id(record.symbol, record.client_order_id)
+            except Exception as error:  # ask again next loop
+                log(
+                    logger,
+                    Category.EXECUTION,
+                    record.spread or None,
+                    "ghost check failed",
+                    client_order_id=record.client_order_id,
+                    error=str(error)[:120],
+                )
+                continue
+            self._settle(record, found, known_order_ids, now)
+        self.journal.prune(now)
+
+    def _settle(
+        self,
+        record: IntentRecord,
+        found: dict[str, Any] | None,
+        known_order_ids: set[str],
+        now: int,
+    ) -> None:
+        cid = record.client_order_id
+        if found is None and record.status is IntentStatus.PENDING:
+            self.journal.update(
+                cid, status=IntentStatus.NOT_PLACED, now_ms=now, note="absent at the ghost check"
+            )
+            return
+        if found is None:
+            self.journal.update(
+                cid,
+                status=IntentStatus.GHOST,
+                now_ms=now,
+                note="acknowledged but unknown to the exchange",
+            )
+            self.safety(
+                record.spread or None,
+                "ghost order: acknowledged, but the exchange does not know it",
+                review=True,
+                client_order_id=cid,
+                symbol=record.symbol,
+                order_id=record.exchange_order_id,
+            )
+            return
+        order_id = str(found.get("id"))
+        filled = _float(found.get("filled"))
+        self.journal.update(
+            cid,
+            status=IntentStatus.VERIFIED,
+            now_ms=now,
+            exchange_order_id=order_id,
+            filled_qty=filled,
+        )
+        log(
+            logger,
+            Category.EXECUTION,
+            record.spread or None,
+            "order verified on the exchange",
+            client_order_id=cid,
+            order_id=order_id,
+            status=found.get("status"),
+            filled=found.get("filled"),
+        )
+        if order_id not in known_order_ids and _float(found.get("filled")) > 0:
+            self.safety(
+                record.spread or None,
+                "order filled on the exchange but unknown to the bot's database",
+                review=True,
+                client_order_id=cid,
+                symbol=record.symbol,
+                order_id=order_id,
+                filled=found.get("filled"),
+            )
+
+    # ------------------------------------------------------------------ hedging
+    def plan(
+        self,
+        key: SpreadKey,
+        tag: LegTag,
+        legs: dict[Leg, LegSnapshot],
+        markets: dict[str, tuple[float, float]],
+        prices: dict[str, float],
+    ) -> HedgeAction:
+        """The next hedging step for one spread from the legs' confirmed fills."""
+        spread = str(key)
+        planned_a = tag.planned_qty if tag.leg is Leg.A else tag.planned_qty / tag.hedge_ratio
+        planned_b = tag.planned_qty if tag.leg is Leg.B else tag.planned_qty * tag.hedge_ratio
+
+        def state(leg: Leg, symbol: str) -> LegState:
+            held = legs.get(leg)
+            step, min_notional = markets.get(symbol, (1e-8, 0.0))
+            return LegState(
+                qty_base=held.qty_base if held else 0.0,
+                has_open_order=held.has_open_order if held else False,
+                qty_step=step,
+                price=prices.get(symbol, math.nan),
+                min_notional_usdt=min_notional,
+            )
+
+        leg_a, leg_b = state(Leg.A, tag.leg_a), state(Leg.B, tag.leg_b)
+        missing = Leg.B if leg_a.exists and not leg_b.exists else Leg.A
+        twin_sends = self.sends(spread, str(missing), str(Purpose.ENTRY))
+        action = plan_hedge(
+            HedgeInputs(
+                hedge_ratio=tag.hedge_ratio,
+                planned_qty_a=planned_a,
+                planned_qty_b=planned_b,
+                leg_a=leg_a,
+                leg_b=leg_b,
+                twin_retries=max(0, twin_sends - 1),
+                reduce_attempts=self.sends(spread, "A", str(Purpose.REDUCE))
+                + self.sends(spread, "B", str(Purpose.REDUCE)),
+                top_up_rounds=self.sends(spread, "A", str(Purpose.TOP_UP)),
+                last_action_ms=self.last_action_ms(spread),
+                now_ms=now_ms(),
+            ),
+            max_retries=MAX_RETRIES,
+        )
+        return action
+
+    # ------------------------------------------------------------------ monitor
+    def monitor_due(self) -> bool:
+        return now_ms() - self._last_monitor_ms >= MONITOR_EVERY_MS
+
+    def monitor(
+        self,
+        spreads: Iterable[tuple[SpreadKey, float, LegSnapshot | None, LegSnapshot | None]],
+        qty_tolerance: dict[str, float],
+    ) -> list[SpreadReport]:
+        """Compare every open spread with the exchange's positions; report and alert."""
+        self._last_monitor_ms = now_ms()
+        spreads = list(spreads)
+        symbols = sorted({leg.symbol for _, _, a, b in spreads for leg in (a, b) if leg})
+        if not symbols:
+            return []
+        try:
+            raw = self.port.positions(symbols)
+        except Exception as error:
+            log(
+                logger,
+                Category.SAFETY,
+                None,
+                "monitor: positions unavailable",
+                error=str(error)[:160],
+            )
+            return []
+        positions = {p.symbol: p for p in (_position_view(r) for r in raw) if p is not None}
+        reports = []
+        for key, hedge_ratio, leg_a, leg_b in spreads:
+            z_now = self.live_z.get(key, (math.nan, math.nan))[0]
+            report = monitor_spread(
+                str(key),
+                hedge_ratio,
+                _leg_view(leg_a),
+                _leg_view(leg_b),
+                positions,
+                z=z_now,
+                qty_tolerance=qty_tolerance,
+            )
+            reports.append(report)
+            if now_ms() - self._last_report_ms.get(report.spread, 0) >= REPORT_EVERY_MS:
+                self._last_report_ms[report.spread] = now_ms()
+                log(
+                    logger,
+                    Category.STRATEGY,
+                    key.pair_id,
+                    "spread monitor",
+                    spread=str(key),
+                    pnl_usdt=round(report.pnl_usdt, 4),
+                    exchange_pnl_usdt=round(report.exchange_pnl_usdt, 4),
+                    net_delta_usdt=round(report.net_delta_usdt, 4),
+                    z=report.z,
+                )
+            for finding in report.findings:
+                self.safety(key.pair_id, f"monitor: {finding}", spread=str(key))
+        return reports
+
+    # ------------------------------------------------------------------ alerts
+    def safety(
+        self, spread: str | None, message: str, *, review: bool = False, **fields: Any
+    ) -> None:
+        """A [SAFETY] line (repeated at most once a minute), a message out, maybe a review."""
+        key = f"{spread}|{message}"
+        now = now_ms()
+        if now - self._said.get(key, 0) < REPORT_EVERY_MS:
+            return
+        self._said[key] = now
+        line = log(logger, Category.SAFETY, spread, message, **fields)
+        self._notify(line)
+        if review:
+            self._raise_review(message, spread)
+
+
+def _leg_view(leg: LegSnapshot | None) -> LegView | None:
+    return LegView(leg.symbol, leg.is_short, leg.qty_base, leg.open_rate) if leg else None
+
+
+def _float(value: Any) -> float:
+    try:
+        return float(value or 0.0)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _position_view(raw: dict[str, Any]) -> PositionView | None:
+    """ccxt position → signed quantity; the side comes from `side` (contracts is positive for
+    shorts too, SPEC §6) or, failing that, from Binance's signed positionAmt."""
+    contracts = _float(raw.get("contracts"))
+    size = contracts * (_float(raw.get("contractSize")) or 1.0)
+    side = raw.get("side")
+    if side not in ("long", "short"):
+        amount = _float((raw.get("info") or {}).get("positionAmt"))
+        side = "short" if amount < 0 else "long"
+        size = abs(amount)
+    signed = -size if side == "short" else size
+    return PositionView(
+        symbol=str(raw.get("symbol")),
+        qty_signed=signed,
+        entry_price=_float(raw.get("entryPrice")),
+        mark_price=_float(raw.get("markPrice")),
+        unrealized_pnl=_float(raw.get("unrealizedPnl")),
+    )

@@ -1,0 +1,121 @@
+"""The one place orders leave the bot: FreqTrade's ccxt `create_order`, wrapped.
+
+FreqTrade sends no client order id and ccxt invents a random one per request, so a retried
+request becomes a second order and a crash forgets what was sent. FreqTrade offers no hook for
+the order parameters, so this seam replaces the `create_order` method of FreqTrade's own
+(synchronous) ccxt object — every FreqTrade order path (entries, exits, position adjustments,
+force entries/exits from the REST API) goes through it — and routes each request through the
+OrderGuard with the deterministic client order id of the intent the strategy registered just
+before (in confirm_trade_entry / confirm_trade_exit / adjust_trade_position).
+
+An order nobody registered (FreqTrade's own emergency paths) still gets a stable id derived
+from its symbol, side and a 10-second bucket, so an immediate retry is recognised too.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import ccxt
+
+from statarb.execution.guard import OrderGuard, UnresolvedOrderError
+from statarb.execution.journal import IntentRecord
+from statarb.safety.log import Category, log
+
+logger = logging.getLogger(__name__)
+
+INTENT_TTL_MS = 15_000
+
+
+@dataclass(frozen=True)
+class PendingIntent:
+    record: IntentRecord
+    expires_ms: int
+
+
+class IntentRegistry:
+    """Intents announced by the strategy, taken by the seam when FreqTrade sends the order."""
+
+    def __init__(self, now_ms: Callable[[], int]) -> None:
+        self._now_ms = now_ms
+        self._pending: dict[str, list[PendingIntent]] = {}
+        self._lock = threading.Lock()
+
+    def announce(self, record: IntentRecord) -> None:
+        with self._lock:
+            queue = [
+                p
+                for p in self._pending.get(record.symbol, [])
+                if p.record.client_order_id != record.client_order_id
+            ]
+            queue.append(PendingIntent(record, self._now_ms() + INTENT_TTL_MS))
+            self._pending[record.symbol] = queue
+
+    def take(self, symbol: str, side: str, reduce_only: bool) -> IntentRecord | None:
+        now = self._now_ms()
+        with self._lock:
+            queue = [p for p in self._pending.get(symbol, []) if p.expires_ms > now]
+            for index, pending in enumerate(queue):
+                if pending.record.side == side and pending.record.reduce_only == reduce_only:
+                    del queue[index]
+                    self._pending[symbol] = queue
+                    return pending.record
+            self._pending[symbol] = queue
+        return None
+
+
+def unregistered_client_id(symbol: str, side: str, reduce_only: bool, now_ms: int) -> str:
+    coin = re.sub(r"[^A-Za-z0-9]", "", symbol.split("/", 1)[0])[:10]
+    bucket = format(now_ms // 10_000, "x")
+    return f"sa-u-{coin}-{side[0]}{'r' if reduce_only else 'o'}-{bucket}"[:36]
+
+
+def install_guarded_create_order(
+    api: Any, guard: OrderGuard, registry: IntentRegistry, now_ms: Callable[[], int]
+) -> None:
+    """Replace `api.create_order` (a ccxt exchange object) by the guarded version; idempotent."""
+    if getattr(api, "_statarb_guarded", False):
+        return
+    original = api.create_order
+
+    def create_order(
+        symbol: str,
+        type: str,
+        side: str,
+        amount: float,
+        price: float | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        params = dict(params or {})
+        reduce_only = bool(params.get("reduceOnly", False))
+        record = registry.take(symbol, side, reduce_only)
+        if record is None:
+            record = IntentRecord(
+                client_order_id=unregistered_client_id(symbol, side, reduce_only, now_ms()),
+                symbol=symbol, side=side, qty_base=float(amount), reduce_only=reduce_only,
+                purpose="U", spread="", leg="", attempt=0, created_ms=now_ms(),
+            )  # fmt: skip
+            log(logger, Category.EXECUTION, None, "order without a registered intent",
+                symbol=symbol, side=side, qty=amount, reduce_only=reduce_only)  # fmt: skip
+        else:
+            record = replace(record, qty_base=float(amount), created_ms=now_ms())
+
+        def send(client_order_id: str) -> dict[str, Any]:
+            return original(
+                symbol, type, side, amount, price, {**params, "newClientOrderId": client_order_id}
+            )
+
+        try:
+            return guard.place(record, send)
+        except UnresolvedOrderError as exc:
+            # A network error for FreqTrade: it logs it and creates no trade; the ghost check
+            # keeps asking the exchange about this id.
+            raise ccxt.RequestTimeout(str(exc)) from exc
+
+    api.create_order = create_order
+    api._statarb_guarded = True
