@@ -105,7 +105,7 @@ def test_model_gate_off_means_signal_alone_decides() -> None:
 
 
 def test_a_forced_entry_skips_the_signal_but_not_the_money_rules() -> None:
-    quiet = dataclasses.replace(BASE, z=0.1, cointegrated=False, model=ModelView(-1, 0, 1, 0))
+    quiet = dataclasses.replace(BASE, z=1.2, cointegrated=False, model=ModelView(-1, 0, 1, 0))
     forced = decide_entry(dataclasses.replace(quiet, forced_direction=-1))
     assert forced.approved and forced.direction == -1 and "forced" in forced.reason
     for change, reason in (
@@ -113,5 +113,11 @@ def test_a_forced_entry_skips_the_signal_but_not_the_money_rules() -> None:
         ({"free_trade_slots": 1}, "no room for both legs"),
         ({"busy_legs": ("ETH/USDT:USDT",)}, "another spread"),
     ):
-        refused = decide_entry(dataclasses.replace(quiet, forced_direction=1, **change))
+        refused = decide_entry(dataclasses.replace(quiet, forced_direction=-1, **change))
         assert not refused.approved and reason in refused.reason
+
+
+def test_a_forced_spread_that_the_exit_rules_would_close_at_once_is_refused() -> None:
+    for z, direction in ((1.2, 1), (-0.3, 1), (0.2, -1), (4.5, -1)):
+        forced = decide_entry(dataclasses.replace(BASE, z=z, forced_direction=direction))
+        assert not forced.approved, (z, direction)

@@ -462,7 +462,8 @@ class CointPairsStrategy(LiveMixin, IStrategy):
             EntryContext(
                 entry=entry,
                 signal_candle=signal_candle,
-                z=float(row["spread_z"]),
+                # A person forcing an entry trades at today's prices: judge it on the live z.
+                z=self._live_entry_z(entry) if forced_direction else float(row["spread_z"]),
                 thresholds=self.thresholds_for(entry),
                 cointegrated=bool(row["coint_ok"]),
                 model=model,
@@ -496,6 +497,31 @@ class CointPairsStrategy(LiveMixin, IStrategy):
         key = SpreadKey(decision.pair_id, decision.signal_candle)
         self._decisions[key] = dataclasses.replace(decision, approved=False, reason=reason)
         log(logger, Category.SAFETY, decision.pair_id, "entry withdrawn", reason=reason)
+
+    def _live_entry_z(self, entry: Any) -> float:
+        """z of the pair's spread at current prices against its window of closed candles."""
+        hist_a, hist_b = self._candles_of(entry.leg_a), self._candles_of(entry.leg_b)
+        if hist_a is None or hist_b is None:
+            return math.nan
+        now = datetime.now(UTC)
+        count = entry.mean_reversion_window + 1
+        close_a, close_b = aligned_closes(
+            hist_a.closed_before(now, count), hist_b.closed_before(now, count)
+        )
+        try:
+            price_a = float(self.dp.ticker(entry.leg_a).get("last") or math.nan)
+            price_b = float(self.dp.ticker(entry.leg_b).get("last") or math.nan)
+        except Exception:  # no live price: no forced entry
+            return math.nan
+        z_now, _ = open_spread_z(
+            close_a,
+            close_b,
+            hedge_ratio=entry.hedge_ratio,
+            window=entry.mean_reversion_window,
+            live_price_a=price_a,
+            live_price_b=price_b,
+        )
+        return z_now
 
     def _close_at(self, symbol: str, candle: datetime) -> float:
         """Close of `symbol`'s candle opened at `candle`: analysed cache, else raw candles."""
@@ -586,7 +612,6 @@ class CointPairsStrategy(LiveMixin, IStrategy):
                 reduce_only=False,
                 purpose=Purpose.ENTRY,
                 qty_base=amount,
-                known_order_ids=set(),
             )
         log(
             logger,
@@ -656,7 +681,8 @@ class CointPairsStrategy(LiveMixin, IStrategy):
         if decision is None:
             direction = spread_direction(active.role, side == "short")
             decision = self._decide(active, signal_candle, forced_direction=direction)
-            self._forced[key] = decision
+            if decision.approved:  # a refusal is re-examined on the next request
+                self._forced[key] = decision
             log(
                 logger,
                 Category.SAFETY if not decision.approved else Category.STRATEGY,

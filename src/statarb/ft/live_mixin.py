@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from freqtrade.enums import RunMode
-from freqtrade.persistence import PairLocks, Trade
+from freqtrade.persistence import Order, PairLocks, Trade
 
 from statarb.execution.hedging import HedgeAction, HedgeKind
 from statarb.execution.journal import IntentStatus
-from statarb.ft.trades import freqtrade_bot, known_order_ids, market_of
+from statarb.ft.trades import freqtrade_bot, market_of
 from statarb.live.execution import MAX_RETRIES, LegSnapshot, LiveExecution
 from statarb.safety.log import Category, log
 from statarb.spread.client_ids import Leg, Purpose
@@ -61,6 +61,7 @@ class LiveMixin:
             raise_review=lambda message, spread: self.review_flag.raise_flag(
                 source="strategy", message=message, spread_id=spread
             ),
+            order_known=lambda order_id: Order.order_by_id(order_id) is not None,
         )
         log(
             logger,
@@ -88,8 +89,7 @@ class LiveMixin:
         self._update_live_z(spreads)
         if self.live is None:
             return
-        known = known_order_ids(trades)
-        self.live.check_ghosts(known)
+        self.live.check_ghosts()
         by_id = {t.id: t for t in trades}
         snapshots = {
             key: {
@@ -261,7 +261,6 @@ class LiveMixin:
         qty = action.qty_for(tag.leg)
         if qty <= 0 or (action.kind is HedgeKind.REDUCE and action.leg is not tag.leg):
             return None
-        known = known_order_ids([trade])
         if action.kind is HedgeKind.REDUCE:
             stake = -qty * trade.stake_amount / trade.amount * (1 + 1e-9)
             side = "buy" if trade.is_short else "sell"
@@ -272,7 +271,6 @@ class LiveMixin:
                 reduce_only=True,
                 purpose=Purpose.REDUCE,
                 qty_base=qty,
-                known_order_ids=known,
             )
             log(
                 logger,
@@ -293,7 +291,6 @@ class LiveMixin:
             reduce_only=False,
             purpose=Purpose.TOP_UP,
             qty_base=qty,
-            known_order_ids=known,
         )
         log(
             logger,
@@ -330,7 +327,6 @@ class LiveMixin:
                 reduce_only=True,
                 purpose=Purpose.EXIT,
                 qty_base=amount,
-                known_order_ids=known_order_ids([trade]),
             )
         log(
             logger,

@@ -83,11 +83,6 @@ class TagStore:
         return legs
 
 
-def known_order_ids(trades: list[Trade]) -> set[str]:
-    """Exchange order ids FreqTrade's database holds for these trades."""
-    return {str(o.order_id) for t in trades for o in t.orders if o.order_id}
-
-
 def freqtrade_bot(dp: Any) -> Any:
     """The running FreqtradeBot, reached through the DataProvider's RPC handle.
 

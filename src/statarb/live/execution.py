@@ -57,6 +57,7 @@ class LiveExecution:
         journal_path: Path,
         notify: Callable[[str], None],
         raise_review: Callable[[str, str | None], None],
+        order_known: Callable[[str], bool],
     ) -> None:
         self.api = api
         self.port = CcxtPort(api)
@@ -67,6 +68,7 @@ class LiveExecution:
         install_guarded_create_order(api, self.guard, self.registry, now_ms)
         self._notify = notify
         self._raise_review = raise_review
+        self._order_known = order_known  # is this exchange order id in FreqTrade's database?
         self._requests: Counter[tuple[str, str, str]] = Counter()
         self._last_monitor_ms = 0
         self._last_report_ms: dict[str, int] = {}
@@ -75,7 +77,7 @@ class LiveExecution:
         self.live_z: dict[SpreadKey, tuple[float, float]] = {}
 
     # ------------------------------------------------------------------ intents
-    def next_attempt(self, spread: str, leg: str, purpose: str, known_order_ids: set[str]) -> int:
+    def next_attempt(self, spread: str, leg: str, purpose: str) -> int:
         """Same id while the last attempt's fate is open or FreqTrade does not know its order
         (so the guard finds and returns it); a new id once the last one is settled."""
         attempts = self.journal.attempts(spread, leg, purpose)
@@ -84,8 +86,8 @@ class LiveExecution:
         last = attempts[-1]
         if last.status is IntentStatus.PENDING:
             return last.attempt
-        if last.status in (IntentStatus.ACKNOWLEDGED, IntentStatus.VERIFIED) and (
-            last.exchange_order_id not in known_order_ids
+        if last.status in (IntentStatus.ACKNOWLEDGED, IntentStatus.VERIFIED) and not (
+            last.exchange_order_id and self._order_known(last.exchange_order_id)
         ):
             return last.attempt
         return min(last.attempt + 1, 99)
@@ -99,10 +101,9 @@ class LiveExecution:
         reduce_only: bool,
         purpose: Purpose,
         qty_base: float,
-        known_order_ids: set[str],
     ) -> IntentRecord:
         spread = str(tag.key)
-        attempt = self.next_attempt(spread, str(tag.leg), str(purpose), known_order_ids)
+        attempt = self.next_attempt(spread, str(tag.leg), str(purpose))
         intent = OrderIntent(tag.pair_id, tag.opened_at, tag.leg, purpose, attempt)
         record = IntentRecord(
             client_order_id=intent.client_order_id,
@@ -131,7 +132,7 @@ class LiveExecution:
         return max(times) if times else None
 
     # ------------------------------------------------------------------ ghost check
-    def check_ghosts(self, known_order_ids: set[str]) -> None:
+    def check_ghosts(self) -> None:
         """Verify every order 5 s after it was placed; settle every unanswered one."""
         now = now_ms()
         for record in self.journal.records():
@@ -156,14 +157,13 @@ class LiveExecution:
                     error=str(error)[:120],
                 )
                 continue
-            self._settle(record, found, known_order_ids, now)
+            self._settle(record, found, now)
         self.journal.prune(now)
 
     def _settle(
         self,
         record: IntentRecord,
         found: dict[str, Any] | None,
-        known_order_ids: set[str],
         now: int,
     ) -> None:
         cid = record.client_order_id
@@ -207,7 +207,7 @@ class LiveExecution:
             status=found.get("status"),
             filled=found.get("filled"),
         )
-        if order_id not in known_order_ids and _float(found.get("filled")) > 0:
+        if not self._order_known(order_id) and _float(found.get("filled")) > 0:
             self.safety(
                 record.spread or None,
                 "order filled on the exchange but unknown to the bot's database",
@@ -323,18 +323,18 @@ class LiveExecution:
 
     # ------------------------------------------------------------------ alerts
     def safety(
-        self, spread: str | None, message: str, *, review: bool = False, **fields: Any
+        self, spread_id: str | None, message: str, *, review: bool = False, **fields: Any
     ) -> None:
         """A [SAFETY] line (repeated at most once a minute), a message out, maybe a review."""
-        key = f"{spread}|{message}"
+        key = f"{spread_id}|{message}"
         now = now_ms()
         if now - self._said.get(key, 0) < REPORT_EVERY_MS:
             return
         self._said[key] = now
-        line = log(logger, Category.SAFETY, spread, message, **fields)
+        line = log(logger, Category.SAFETY, spread_id, message, **fields)
         self._notify(line)
         if review:
-            self._raise_review(message, spread)
+            self._raise_review(message, spread_id)
 
 
 def _leg_view(leg: LegSnapshot | None) -> LegView | None:

@@ -109,6 +109,13 @@ def decide_entry(ctx: EntryContext) -> EntryDecision:
         direction = int(ctx.forced_direction)  # type: ignore[arg-type]
         if direction not in (LONG_SPREAD, SHORT_SPREAD):
             return refuse(f"forced direction {direction} is not +1 or -1")
+        kind = "long" if direction == LONG_SPREAD else "short"
+        if not math.isfinite(z):
+            return refuse("z-score unavailable (missing candles)", direction)
+        if direction * z >= -ctx.thresholds.exit_z:
+            return refuse(f"z={z:.2f}: a forced {kind} spread would be closed at once", direction)
+        if direction * z <= -ctx.thresholds.stop_z:
+            return refuse(f"z={z:.2f}: a forced {kind} spread is beyond its stop", direction)
     elif not math.isfinite(z):
         return refuse("z-score unavailable (missing candles)")
     elif -ctx.thresholds.stop_z < z < -ctx.thresholds.entry_z:

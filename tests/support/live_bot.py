@@ -1,0 +1,353 @@
+"""A real `freqtrade trade` (dry_run false) with the strategy, against the local exchange.
+
+Shared by the execution-safety tests, the crash drills and the operations tests: one exchange
+and one bot per test module (starting FreqTrade costs seconds; 2 cores). Nothing is mocked:
+FreqTrade talks to the exchange over HTTP with signed requests, and tests steer the world
+through FreqTrade's REST API and the exchange's admin API.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from statarb.atomic import atomic_write_json
+from statarb.backtest.config import backtest_config, load_base_config
+from statarb.exchange.client_config import freqtrade_exchange_config
+from statarb.exchange.launcher import RunningExchange, free_port, start_local_exchange
+from statarb.market import MarketSpec, PlantedPair, generate_market
+from statarb.market.store import write_market
+from statarb.pairs_config import PairEntry, PairsConfig, ScanWindow, write_pairs_config
+
+REPO = Path(__file__).resolve().parents[2]
+STRATEGY_PATH = REPO / "user_data" / "strategies"
+LEG_A, LEG_B = "SOL/USDT:USDT", "ADA/USDT:USDT"
+OTHER_A, OTHER_B = "ETH/USDT:USDT", "XRP/USDT:USDT"
+HEDGE_SOL_ADA, HEDGE_ETH_XRP = 180.0, 1400.0
+
+
+def live_market(folder: Path, *, days: int = 3, seed: int = 5) -> Path:
+    """Two planted pairs; the exchange reveals the data's last hours live."""
+    start = (datetime.now(UTC) - timedelta(days=days)).replace(minute=0, second=0, microsecond=0)
+    spec = MarketSpec(
+        coins=("BTC", "ETH", "SOL", "XRP", "ADA"),
+        pairs=(
+            PlantedPair(
+                "SOL",
+                "ADA",
+                hedge_ratio=HEDGE_SOL_ADA,
+                half_life_candles=15,
+                residual_sd_frac=0.004,
+            ),
+            PlantedPair(
+                "ETH",
+                "XRP",
+                hedge_ratio=HEDGE_ETH_XRP,
+                half_life_candles=20,
+                residual_sd_frac=0.004,
+            ),
+        ),
+        start=start,
+        days=days,
+        timeframe="1m",
+        seed=seed,
+    )
+    write_market(generate_market(spec), folder)
+    return folder
+
+
+def pairs_config(path: Path, *, window_end: datetime) -> Path:
+    def entry(pair_id: str, a: str, b: str, beta: float) -> PairEntry:
+        return PairEntry(
+            pair_id=pair_id,
+            leg_a=a,
+            leg_b=b,
+            hedge_ratio=beta,
+            cointegration_stat=-6.0,
+            pvalue=1e-6,
+            entry_size_leg_a=1.0,
+            entry_size_leg_b=beta,
+            last_updated=window_end,
+        )
+
+    config = PairsConfig(
+        generated_at=window_end,
+        timeframe="1m",
+        scan_window=ScanWindow(start=window_end - timedelta(days=2), end=window_end),
+        pairs=[
+            entry("SOL_ADA", LEG_A, LEG_B, HEDGE_SOL_ADA),
+            entry("ETH_XRP", OTHER_A, OTHER_B, HEDGE_ETH_XRP),
+        ],
+    )
+    write_pairs_config(config, path)
+    return path
+
+
+@dataclass
+class LiveBot:
+    folder: Path
+    exchange: RunningExchange
+    config_path: Path
+    api_port: int
+    username: str
+    password: str
+    process: subprocess.Popen[bytes] | None = None
+    log_path: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.log_path = self.folder / "freqtrade.log"
+        self._shocks: list[tuple[str, float]] = []
+
+    # ------------------------------------------------------------------ process
+    def start(self, timeout_s: float = 120.0) -> None:
+        with self.log_path.open("ab") as out:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "freqtrade",
+                    "trade",
+                    "--config",
+                    str(self.config_path),
+                    "--userdir",
+                    str(self.user_data),
+                    "--strategy",
+                    "CointPairsStrategy",
+                    "--strategy-path",
+                    str(STRATEGY_PATH),
+                ],
+                cwd=self.folder,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "COLUMNS": "200"},
+            )
+        self.wait_for(
+            lambda: "guarded order seam installed" in self.log() and self.ping(),
+            timeout_s,
+            "the bot to start",
+        )
+        self.wait_for(self.analysed, timeout_s, "the first analysed candles of every leg")
+
+    def analysed(self) -> bool:
+        """Every leg's analysed frame carries a spread z-score (FreqTrade ran the strategy)."""
+        for pair in (LEG_A, LEG_B, OTHER_A, OTHER_B):
+            answer = self.call("GET", "pair_candles", params={"pair": pair, "timeframe": "1m"})
+            if not answer.ok or "spread_z" not in answer.json().get("columns", []):
+                return False
+        return True
+
+    def stop(self, sig: int = signal.SIGINT, timeout_s: float = 40.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(sig)
+        try:
+            self.process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def kill(self) -> None:
+        """SIGKILL: the crash the recovery script exists for."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+
+    @property
+    def user_data(self) -> Path:
+        return self.folder / "user_data"
+
+    @property
+    def db_path(self) -> Path:
+        return self.user_data / "trading.db"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    # ------------------------------------------------------------------ REST API
+    @property
+    def api(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}/api/v1"
+
+    def ping(self) -> bool:
+        try:
+            return requests.get(f"{self.api}/ping", timeout=2).ok
+        except requests.RequestException:
+            return False
+
+    def call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        return requests.request(
+            method,
+            f"{self.api}/{path}",
+            auth=(self.username, self.password),
+            timeout=30,
+            **kwargs,
+        )
+
+    def force_enter(self, pair: str, side: str) -> requests.Response:
+        return self.call("POST", "forceenter", json={"pair": pair, "side": side})
+
+    def force_exit_all(self) -> requests.Response:
+        return self.call("POST", "forceexit", json={"tradeid": "all"})
+
+    def candles(self, pair: str) -> list[dict[str, Any]]:
+        answer = self.call("GET", "pair_candles", params={"pair": pair, "timeframe": "1m"})
+        answer.raise_for_status()
+        body = answer.json()
+        return [dict(zip(body["columns"], row, strict=True)) for row in body["data"]]
+
+    # ------------------------------------------------------------------ steering the market
+    def push_spread_z(
+        self,
+        target_z: float,
+        leg_a: str = LEG_A,
+        leg_b: str = LEG_B,
+        hedge_ratio: float = HEDGE_SOL_ADA,
+        window: int = 50,
+    ) -> float:
+        """Shock leg A's price so the spread's live z is about `target_z`; returns the factor."""
+        rows = self.candles(leg_a)[-window:]
+        spreads = [r["leg_a_close"] - hedge_ratio * r["leg_b_close"] for r in rows]
+        mean = sum(spreads) / len(spreads)
+        std = (sum((x - mean) ** 2 for x in spreads) / (len(spreads) - 1)) ** 0.5
+        price_a = self.exchange.admin.price(leg_a)
+        price_b = self.exchange.admin.price(leg_b)
+        wanted_a = mean + target_z * std + hedge_ratio * price_b
+        factor = wanted_a / price_a
+        self.exchange.admin.price_shock(leg_a, factor=factor)
+        self._shocks.append((leg_a, factor))
+        return factor
+
+    def undo_shocks(self) -> None:
+        while self._shocks:
+            symbol, factor = self._shocks.pop()
+            self.exchange.admin.price_shock(symbol, factor=1 / factor)
+
+    # ------------------------------------------------------------------ database (read-only)
+    def rows(self, query: str) -> list[dict[str, Any]]:
+        if not self.db_path.exists():
+            return []
+        try:
+            with sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=5) as db:
+                db.row_factory = sqlite3.Row
+                return [dict(r) for r in db.execute(query)]
+        except sqlite3.OperationalError:
+            return []
+
+    def open_trades(self) -> list[dict[str, Any]]:
+        return self.rows("select * from trades where is_open = 1")
+
+    # ------------------------------------------------------------------ waiting
+    def wait_for(self, condition: Callable[[], Any], timeout_s: float, what: str) -> Any:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise AssertionError(
+                    f"freqtrade exited while waiting for {what}:\n" + self.log()[-5000:]
+                )
+            result = condition()
+            if result:
+                return result
+            time.sleep(0.5)
+        raise AssertionError(
+            f"timed out after {timeout_s:.0f}s waiting for {what}:\n" + self.log()[-5000:]
+        )
+
+    # ------------------------------------------------------------------ both sides
+    def exchange_positions(self) -> dict[str, float]:
+        """Signed position quantity per ccxt symbol, from the exchange's own records."""
+        out = {}
+        for p in self.exchange.admin.positions():
+            amount = float(p.get("positionAmt", 0))
+            if amount:
+                symbol = str(p["symbol"])
+                out[symbol.replace("USDT", "/USDT:USDT", 1) if "/" not in symbol else symbol] = (
+                    amount
+                )
+        return out
+
+    def bot_positions(self) -> dict[str, float]:
+        return {
+            t["pair"]: -float(t["amount"]) if t["is_short"] else float(t["amount"])
+            for t in self.open_trades()
+        }
+
+
+def start_live_bot(
+    folder: Path,
+    *,
+    statarb: dict[str, Any] | None = None,
+    freqtrade: dict[str, Any] | None = None,
+    live_hours: float = 3.0,
+) -> LiveBot:
+    market = live_market(folder / "market")
+    exchange = start_local_exchange(
+        market,
+        log_path=folder / "exchange.log",
+        state_path=folder / "exchange-state.json",
+        extra_args=("--live-hours", str(live_hours)),
+    )
+    user_data = folder / "user_data"
+    for sub in ("logs", "state", "data"):
+        (user_data / sub).mkdir(parents=True, exist_ok=True)
+    pairs = pairs_config(folder / "pairs_config.json", window_end=datetime.now(UTC))
+    api_port = free_port()
+    username, password = "tester", secrets.token_hex(12)
+    config = backtest_config(
+        load_base_config(),
+        exchange_section=freqtrade_exchange_config(exchange.url),
+        whitelist=[LEG_A, LEG_B, OTHER_A, OTHER_B],
+        timeframe="1m",
+        user_data_dir=user_data,
+        pairs_config=pairs,
+        freqai=False,
+        statarb_overrides={"max_risk_percent": 10.0, "leverage": 2.0, **(statarb or {})},
+        freqtrade_overrides={
+            "dry_run": False,
+            "dry_run_wallet": 10_000,
+            "initial_state": "running",
+            "force_entry_enable": True,
+            "internals": {"process_throttle_secs": 1, "heartbeat_interval": 10},
+            "unfilledtimeout": {
+                "entry": 10,
+                "exit": 10,
+                "exit_timeout_count": 0,
+                "unit": "seconds",
+            },
+            **(freqtrade or {}),
+        },
+    )
+    config["db_url"] = f"sqlite:///{user_data / 'trading.db'}"
+    config["api_server"].update(
+        {
+            "enabled": True,
+            "listen_ip_address": "127.0.0.1",
+            "listen_port": api_port,
+            "username": username,
+            "password": password,
+        }
+    )
+    config_path = folder / "config.json"
+    atomic_write_json(config_path, config)
+    bot = LiveBot(folder, exchange, config_path, api_port, username, password)
+    bot.start()
+    return bot
+
+
+def dump(obj: Any) -> str:
+    return json.dumps(obj, indent=1, default=str)
