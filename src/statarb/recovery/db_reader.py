@@ -1,11 +1,14 @@
 """Read FreqTrade's `trading.db` without ever writing to it.
 
-The file is opened with SQLite's `mode=ro`. A bot killed in the middle of a commit leaves a
-"hot" rollback journal beside the file; a read-only connection cannot roll it back and SQLite
-refuses to read ("attempt to write a readonly database"). In that case the file and its
-journal are copied to a private temp folder and the COPY is opened normally, so SQLite rolls
-the unfinished transaction back there: we read exactly what FreqTrade will see after its own
-rollback at start, and the original stays untouched. WAL files are copied the same way.
+The file is opened with SQLite's `mode=ro`. FreqTrade runs its database in WAL mode: after a
+kill -9, committed transactions may still sit in `trading.db-wal` (not yet checkpointed) next to
+an uncommitted tail; a read-only connection reads exactly the committed state and writes
+neither the file nor the -wal (SQLite's -shm index, which every WAL reader shares for its
+locks, is the only file it may create or touch). A database in rollback-journal mode killed
+mid-commit leaves a "hot" journal that a read-only connection cannot roll back ("attempt to
+write a readonly database"); then the file and its journal (and any -wal) are copied to a
+private temp folder and the COPY is opened normally, so SQLite rolls the unfinished
+transaction back there: we read what FreqTrade will see after its own rollback at start.
 
 Plain SQL on FreqTrade 2026.9's tables (`trades`, `orders`, `trade_custom_data`): importing
 FreqTrade's models would cost seconds and their `init_db` creates and migrates tables.

@@ -65,7 +65,7 @@ def flatten_intent(pos: ExchangePosition, origin_client_order_id: str | None) ->
 
 def quantity_text(qty: float) -> str:
     """Binance's decimal quantity (no exponent): the position amount as the exchange gave it."""
-    return format(Decimal(repr(abs(qty))), "f")
+    return format(Decimal(repr(abs(qty))).normalize(), "f")
 
 
 def flatten_orphans(
