@@ -34,6 +34,7 @@ PRICES = {
     "DOGE/USDT:USDT": 0.1,
     "BNB/USDT:USDT": 600.0,
 }
+BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
 
 
 def exchange_id(symbol: str) -> str:
