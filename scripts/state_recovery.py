@@ -43,7 +43,12 @@ _STARTED = time.perf_counter()  # before the heavy imports (ccxt): counted in th
 
 from statarb.recovery.exchange_reader import RetryPolicy  # noqa: E402
 from statarb.recovery.ftconfig import ConfigError  # noqa: E402
-from statarb.recovery.runner import RecoveryOptions, run_recovery, write_error_report  # noqa: E402
+from statarb.recovery.runner import (  # noqa: E402
+    RecoveryOptions,
+    ReportWriteError,
+    run_recovery,
+    write_error_report,
+)
 
 EXIT_REPORTED = 0
 EXIT_CONFIG = 2
@@ -115,14 +120,14 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"state_recovery: config error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    except OSError as exc:
+    except ReportWriteError as exc:
         print(f"state_recovery: cannot write the report or the review flag: {exc}", file=sys.stderr)
         return EXIT_UNWRITABLE
     except Exception as exc:  # a bug must still leave a report and a raised flag behind
         traceback.print_exc()
         try:
             outcome = write_error_report(options, f"recovery crashed: {type(exc).__name__}: {exc}")
-        except (ConfigError, OSError) as again:
+        except (ConfigError, ReportWriteError) as again:
             print(f"state_recovery: crashed and could not write a report: {again}", file=sys.stderr)
             return EXIT_UNWRITABLE
     elapsed_ms = (time.perf_counter() - _STARTED) * 1000

@@ -87,11 +87,14 @@ def read_db(
             raise DbReadError(f"{path}: {exc}") from None
     with tempfile.TemporaryDirectory(prefix="statarb-recovery-db-") as tmp:
         copy = Path(tmp) / path.name
-        shutil.copy2(path, copy)
-        for suffix in _SIDECARS:
-            sidecar = path.with_name(path.name + suffix)
-            if sidecar.exists():
-                shutil.copy2(sidecar, copy.with_name(copy.name + suffix))
+        try:
+            shutil.copy2(path, copy)
+            for suffix in _SIDECARS:
+                sidecar = path.with_name(path.name + suffix)
+                if sidecar.exists():
+                    shutil.copy2(sidecar, copy.with_name(copy.name + suffix))
+        except OSError as exc:
+            raise DbReadError(f"{path}: cannot copy it to roll its journal back ({exc})") from None
         note = (
             "the DB had an unfinished transaction (bot killed mid-commit): read from a private "
             "copy with it rolled back, as FreqTrade will roll it back at start"

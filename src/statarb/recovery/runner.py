@@ -50,6 +50,10 @@ CLOCK_SKEW_WARNING_S = 5.0
 DB_KNOWN_WINDOW = timedelta(hours=48)
 
 
+class ReportWriteError(OSError):
+    """The report or the review flag could not be written (disk full, permissions)."""
+
+
 @dataclass(frozen=True)
 class RecoveryOptions:
     config_files: Sequence[str] | None = None
@@ -234,10 +238,13 @@ def _finish(
     options: RecoveryOptions,
 ) -> RecoveryOutcome:
     flag = ManualReviewFlag(cfg.review_flag_path)
-    if report["manual_review_required"]:
-        _raise_flag(flag, report, result, cfg.report_path)
+    try:
+        if report["manual_review_required"]:
+            _raise_flag(flag, report, result, cfg.report_path)
+        history = write_report(report, cfg.report_path, cfg.history_dir, keep=options.keep_reports)
+    except OSError as exc:
+        raise ReportWriteError(exc.errno, f"{exc.strerror or exc} ({exc.filename or ''})") from exc
     raised = flag.is_raised()  # raised now, or still up from an earlier, unacknowledged alert
-    history = write_report(report, cfg.report_path, cfg.history_dir, keep=options.keep_reports)
     _log_report(report, result, cfg.report_path)
     return RecoveryOutcome(report, cfg.report_path, history, cfg.review_flag_path, raised)
 
