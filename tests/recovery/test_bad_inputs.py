@@ -36,6 +36,7 @@ def test_missing_db_is_a_fresh_install_compared_with_an_empty_db(site: Site):
 
 
 def test_corrupt_db_is_an_error_report_with_the_reason_and_a_raised_flag(site: Site):
+    site.exchange.admin.plant_position("SOLUSDT", "-4", leverage=2, margin_type="ISOLATED")
     site.db_path.write_bytes(os.urandom(4096))
     before = digest(site.db_path)
     result = site.cli("-c", str(site.config_path))
@@ -46,7 +47,11 @@ def test_corrupt_db_is_an_error_report_with_the_reason_and_a_raised_flag(site: S
     assert report["recovery_status"] == "ERROR"
     assert report["reconciliation_status"] == "FAILED"
     assert "not a database" in report["error"]
-    assert report["orphaned_positions"] is None and report["open_orders"] is None
+    assert report["orphaned_positions"] is None  # unknown: nothing to compare with
+    # what the exchange holds is still shown, for the person who has to sort it out
+    assert [(p["symbol"], p["side"], p["amount"]) for p in report["exchange"]["positions"]] == [
+        ("SOL/USDT:USDT", "SHORT", 4.0)
+    ]
     assert report["manual_review_required"] is True
     assert json.loads(site.flag_path.read_text())["raised"] is True
     assert "[SAFETY]" in result.stderr and "Traceback" not in result.stderr

@@ -31,7 +31,13 @@ import ccxt
 
 from statarb.recovery import binance_parse as parse
 from statarb.recovery.binance_parse import GarbageResponseError
-from statarb.recovery.snapshots import ExchangeFill, ExchangeOrder, ExchangeSnapshot
+from statarb.recovery.snapshots import (
+    Balance,
+    ExchangeFill,
+    ExchangeOrder,
+    ExchangePosition,
+    ExchangeSnapshot,
+)
 
 DAY_MS = 86_400_000
 TRADES_PAGE = 1000  # Binance's maximum `limit` for userTrades
@@ -210,8 +216,9 @@ class ExchangeReader:
         risk_amounts = {p.exchange_symbol: p.qty_base for p in positions}
         if risk_amounts != account_amounts:
             # Two endpoints disagree about what is held: a fill in between or a broken answer.
-            positions, balance = self._positions_agreeing()
-        symbols = self._symbols_to_check(wanted_symbols, active, warnings)
+            positions, active, balance = self._positions_agreeing()
+        held = [p.exchange_symbol for p in positions]
+        symbols = self._symbols_to_check(wanted_symbols, [*active, *held], warnings)
         per_symbol = self._parallel(
             [lambda s=s: self._orders_and_fills(s, since_ms, now_ms) for s in symbols]
         )
@@ -231,18 +238,19 @@ class ExchangeReader:
             order_lookups=lookups,
         )
 
-    def _positions_agreeing(self) -> tuple[list[Any], Any]:
+    def _positions_agreeing(self) -> tuple[list[ExchangePosition], list[str], Balance]:
+        """Read both again until they agree (a fill in between settles; garbage does not)."""
         for _ in range(max(1, self.policy.attempts - 1)):
-            risk = self.call(
+            risk, active = self.call(
                 "positionRisk",
                 self.client.fapiPrivateV3GetPositionRisk,
-                lambda b: parse.positions(b, self.symbol_of),
+                lambda b: (parse.positions(b, self.symbol_of), parse.active_symbols(b)),
             )
             balance, amounts = self.call(
                 "account", self.client.fapiPrivateV3GetAccount, parse.account
             )
             if {p.exchange_symbol: p.qty_base for p in risk} == amounts:
-                return risk, balance
+                return risk, active, balance
             self.policy.sleep(self.policy.first_delay_s)
         raise ExchangeReadError(
             "positionRisk and account disagree about the open positions on every attempt"

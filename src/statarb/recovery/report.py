@@ -74,7 +74,18 @@ def _exchange_summary(exchange: ExchangeSnapshot | None) -> dict[str, Any] | Non
     balance = exchange.balance
     return {
         "server_time": iso_z(datetime.fromtimestamp(exchange.server_time_ms / 1000, tz=UTC)),
-        "positions": len([p for p in exchange.positions if p.qty_base != 0]),
+        "positions": [
+            {
+                "symbol": p.symbol,
+                "side": p.side,
+                "amount": p.amount,
+                "entry_price": p.entry_price,
+                "mark_price": p.mark_price,
+                "unrealized_pnl": p.unrealized_pnl_usdt,
+            }
+            for p in exchange.positions
+            if p.qty_base != 0
+        ],
         "symbols_checked": list(exchange.symbols_checked),
         "fills_since": iso_z(datetime.fromtimestamp(exchange.fills_since_ms / 1000, tz=UTC)),
         "wallet_usdt": balance.wallet_usdt if balance else None,

@@ -125,12 +125,16 @@ def run_recovery(options: RecoveryOptions) -> RecoveryOutcome:
             db,
         )
         return _finish(cfg, report, None, options)
-    if reason is None:
-        assert db is not None
-        try:
-            exchange, reader = _read_exchange(cfg, db, pair_entries, options.retry, warnings)
-        except ExchangeReadError as exc:
-            reason = f"exchange unreadable: {exc}"
+    try:
+        # Read even when the DB failed: the ERROR report then still shows what is held.
+        exchange, reader = _read_exchange(
+            cfg, db or DbSnapshot.empty(cfg.db_url, exists=False), pair_entries, options.retry,
+            warnings,
+        )  # fmt: skip
+    except ExchangeReadError as exc:
+        reason = reason or f"exchange unreadable: {exc}"
+        if db is None:
+            warnings.append(f"exchange unreadable too: {exc}")
     timer.lap("exchange")
     if reason is not None:
         context = ReportContext(datetime.now(UTC), warnings, timer.total())
