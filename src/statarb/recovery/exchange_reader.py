@@ -107,7 +107,7 @@ class ExchangeReader:
         self.policy = policy or RetryPolicy()
         self.calls = 0
         self.retries = 0
-        self._deadline = 0.0
+        self._deadline = self.policy.clock() + self.policy.deadline_s  # renewed by read()
         self._symbols: dict[str, str] = {}  # Binance id → FreqTrade pair
         self._ids: dict[str, str] = {}  # FreqTrade pair → Binance id
 
