@@ -109,15 +109,20 @@ def parse_freqtrade_args(args: Sequence[str]) -> FreqtradeArgs:
 
 
 def read_as_non_string(value: str) -> bool:
-    """True when FreqTrade's env-var loader would turn `value` into a number or a boolean
-    (freqtrade/configuration/environment_vars.py, `_get_var_typed`)."""
+    """True when FreqTrade's env-var loader would turn `value` into a number, a boolean or a
+    list (freqtrade/configuration/environment_vars.py, `_get_var_typed`)."""
     for convert in (int, float):
         try:
             convert(value)
         except ValueError:
             continue
         return True
-    return value.lower() in ("t", "true", "f", "false")
+    if value.lower() in ("t", "true", "f", "false"):
+        return True
+    try:
+        return isinstance(rapidjson.loads(value), list)
+    except ValueError:
+        return False
 
 
 def secret_problems(env: Mapping[str, str], *, live: bool) -> list[str]:
@@ -135,8 +140,8 @@ def secret_problems(env: Mapping[str, str], *, live: bool) -> list[str]:
         converted = not any(name.endswith(f"__{k}") for k in FREQTRADE_NO_CONVERT)
         if converted and read_as_non_string(value):
             problems.append(
-                f"{name} looks like a number or a boolean; FreqTrade would read it as one — "
-                "use a random string with letters"
+                f"{name} looks like a number, a boolean or a list; FreqTrade would read it as "
+                "one — use a random string with letters"
             )
     jwt = env.get("FREQTRADE__API_SERVER__JWT_SECRET_KEY", "")
     if jwt.strip() and len(jwt) < MIN_JWT_SECRET_CHARS:
