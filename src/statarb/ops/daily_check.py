@@ -106,7 +106,7 @@ def api_checks(api: FreqtradeApi, now: datetime, options: Options) -> tuple[list
         warning=min(LoopAgeLimits().warning, critical_age / 2), critical=critical_age
     )
     if ping_error is not None:
-        skipped = "skipped: the API does not answer"
+        skipped = "the API does not answer"
         results.append(check_bot_loop(None, None, skipped, now, limits))
         results.append(check_open_spreads([], {}, error=skipped))
         return results, None
