@@ -239,6 +239,15 @@ def test_a_partial_fill_left_over_shows_as_a_hedge_miss(eth_amount: float, expec
     assert result.status is expected, result.detail
 
 
+def test_a_second_trade_claiming_the_same_leg_is_not_hidden():
+    again = trade(3, "BTC/USDT:USDT", False, 0.5, 48_000.0)
+    result = check_open_spreads(
+        [BTC_LONG, ETH_SHORT, again], {1: tag(Leg.A), 2: tag(Leg.B), 3: tag(Leg.A)}
+    )
+    assert result.status is Status.CRITICAL
+    assert "trades 1 and 3 are both leg A" in result.detail
+
+
 def test_an_unreadable_leg_tag_is_critical():
     broken = {**tag(Leg.B), "opened_at": "yesterday"}
     result = check_open_spreads([BTC_LONG, ETH_SHORT], {1: tag(Leg.A), 2: broken})

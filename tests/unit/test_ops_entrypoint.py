@@ -231,7 +231,7 @@ def test_recovery_runs_first_then_freqtrade_replaces_the_entrypoint(deployment: 
 
 def test_a_failed_recovery_still_starts_the_bot_but_raises_the_review_flag(deployment: Path):
     process = start(deployment, TRADE_ARGS, FAKE_RECOVERY_RC="3")
-    _, stderr = process.communicate(timeout=60)
+    stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 0, stderr
     assert [e[0] for e in events(deployment)] == ["recovery", "freqtrade"]
     status = ManualReviewFlag(deployment / "user_data/state/manual_review.json").status()
@@ -240,7 +240,7 @@ def test_a_failed_recovery_still_starts_the_bot_but_raises_the_review_flag(deplo
     log = (deployment / "user_data/logs/freqtrade.log").read_text()
     safety = [line for line in log.splitlines() if "[SAFETY]" in line]
     assert len(safety) == 1 and "exit code 3" in safety[0]
-    assert "[SAFETY]" in stderr  # docker logs show it too
+    assert "[SAFETY]" in stdout  # docker logs show it too
 
 
 def test_a_hanging_recovery_is_stopped_and_the_bot_starts_flagged(deployment: Path):
@@ -270,9 +270,9 @@ def test_docker_stop_during_recovery_stops_it_and_never_starts_the_bot(deploymen
 
 def test_missing_secrets_stop_the_start_with_a_clear_reason(deployment: Path):
     process = start(deployment, TRADE_ARGS, FREQTRADE__API_SERVER__PASSWORD=None)
-    _, stderr = process.communicate(timeout=60)
+    stdout, _ = process.communicate(timeout=60)
     assert process.returncode == EX_CONFIG
-    assert "FREQTRADE__API_SERVER__PASSWORD is empty or not set" in stderr
+    assert "[SAFETY] - refusing to start: FREQTRADE__API_SERVER__PASSWORD is empty" in stdout
     assert events(deployment) == []  # neither recovery nor the bot ran
 
 

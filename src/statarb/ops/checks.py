@@ -281,6 +281,18 @@ def check_open_spreads(
             )
             continue
         legs.append(OpenLeg(trade.trade_id, trade.pair, trade.is_short, trade.amount, tag))
+    # group_by_spread keeps one trade per (spread, leg): a second one would vanish from view.
+    seen: dict[tuple[str, Leg], int] = {}
+    for leg in legs:
+        first = seen.setdefault((str(leg.tag.key), leg.tag.leg), leg.trade_id)
+        if first != leg.trade_id:
+            problems.append(
+                (
+                    Status.CRITICAL,
+                    f"{leg.tag.key}: trades {first} and {leg.trade_id} are both leg "
+                    f"{leg.tag.leg}: exposure beyond the spread",
+                )
+            )
     summaries: list[str] = []
     net_delta_total = 0.0
     for key, members in sorted(group_by_spread(legs).items(), key=lambda kv: str(kv[0])):

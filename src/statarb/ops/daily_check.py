@@ -36,6 +36,7 @@ from statarb.ops.api import (
     read_env_file,
 )
 from statarb.ops.checks import (
+    MIB,
     CheckResult,
     LoopAgeLimits,
     MemoryLimits,
@@ -58,8 +59,9 @@ from statarb.safety.review_flag import ManualReviewFlag
 from statarb.settings import StrategySettings
 
 SPREAD_TAG_KEY = "spread"  # FreqTrade custom-data key of a leg's LegTag (the strategy's TAG_KEY)
-DEFAULT_CONTAINER = "freqtrade_bot"
-MIB = 1024 * 1024
+DEFAULT_CONTAINER = "freqtrade_bot"  # docker-compose.production.yml's container_name
+DEFAULT_MEMORY_LIMIT_MIB = MemoryLimits().limit_bytes // MIB
+DEFAULT_MAX_LOOP_AGE_MIN = LoopAgeLimits().critical.total_seconds() / 60
 
 
 @dataclass(frozen=True)
@@ -72,8 +74,8 @@ class Options:
     credentials: Credentials | None = None
     container: str = DEFAULT_CONTAINER
     pid: int | None = None
-    memory_limit_mib: int = 3500
-    max_loop_age_min: float = 10.0
+    memory_limit_mib: int = DEFAULT_MEMORY_LIMIT_MIB
+    max_loop_age_min: float = DEFAULT_MAX_LOOP_AGE_MIN
     timeout_s: float = 10.0
 
     @property
@@ -326,11 +328,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--logfile", type=Path, help="default: <user-data>/logs/freqtrade.log")
     parser.add_argument("--container", default=DEFAULT_CONTAINER)
     parser.add_argument("--pid", type=int, help="the bot's process id (default: search)")
-    parser.add_argument("--memory-limit-mib", type=int, default=3500)
+    parser.add_argument("--memory-limit-mib", type=int, default=DEFAULT_MEMORY_LIMIT_MIB)
     parser.add_argument(
         "--max-loop-age-min",
         type=float,
-        default=10.0,
+        default=DEFAULT_MAX_LOOP_AGE_MIN,
         help="a last bot loop older than this is critical",
     )
     parser.add_argument("--timeout-s", type=float, default=10.0)

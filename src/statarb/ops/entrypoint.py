@@ -367,20 +367,21 @@ def recovery_timeout(env: Mapping[str, str]) -> float:
 
 
 def emit(category: Category | None, message: str, logfile: Path | None) -> None:
-    """One line in FreqTrade's log format, to stderr (docker logs) and to the bot's log file,
-    so `grep "\\[SAFETY\\]"` and the daily check find entrypoint events like the bot's own."""
+    """One line in FreqTrade's log format, to stdout (docker logs; config.json's log_config sends
+    FreqTrade's own lines there too) and to the bot's log file, so `grep "\\[SAFETY\\]"` and the
+    daily check find entrypoint events like the bot's own."""
     level = "WARNING" if category is Category.SAFETY else "INFO"
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S,%f")[:-3]
     text = format_line(category, None, message) if category is not None else message
     line = f"{stamp} - statarb.entrypoint - {level} - {text}"
-    print(line, file=sys.stderr, flush=True)
+    print(line, flush=True)
     if logfile is not None:
         try:
             logfile.parent.mkdir(parents=True, exist_ok=True)
             with logfile.open("a", encoding="utf-8") as handle:
                 handle.write(line + "\n")
         except OSError:
-            pass  # an unwritable user_data is a preflight problem; stderr has the line
+            pass  # an unwritable user_data is a preflight problem; stdout has the line
 
 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
@@ -397,7 +398,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     if args.command == "trade" and not prepare_trade(args, env, cwd, logfile):
         return EX_CONFIG
     emit(None, "exec freqtrade " + " ".join(args_list), logfile)
-    sys.stderr.flush()
+    sys.stdout.flush()
     os.execvp("freqtrade", ["freqtrade", *args_list])
     return 0  # not reached: exec replaces this process
 
