@@ -343,11 +343,25 @@ def test_an_orphan_in_the_recovery_report_is_critical(
     assert "SOL SHORT 3.0" in check(result, "recovery report")["detail"]
 
 
-def test_the_daily_check_turns_critical_when_the_bot_is_gone(
+def healthcheck(bot: LiveBot) -> int:
+    """Docker's HEALTHCHECK command, with the port FreqTrade's env override sets."""
+    port = bot.api_url.rsplit(":", 1)[1]
+    return subprocess.run(
+        [sys.executable, "-m", "statarb.ops.healthcheck"],
+        env={**os.environ, "FREQTRADE__API_SERVER__LISTEN_PORT": port},
+        capture_output=True,
+        timeout=60,
+        check=False,
+    ).returncode
+
+
+def test_the_daily_check_and_the_health_check_turn_red_when_the_bot_is_gone(
     bot: LiveBot, open_spread: list[dict[str, Any]]
 ):
+    assert healthcheck(bot) == 0
     bot.process.send_signal(signal.SIGKILL)
     bot.process.wait(timeout=30)
+    assert healthcheck(bot) == 1
     code, report = daily_check(bot)
     assert code == 2
     assert check(report, "api ping")["status"] == "critical"
