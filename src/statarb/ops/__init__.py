@@ -1,0 +1,1 @@
+"""Operations: the container's entrypoint, its health check, the daily check and backups."""
