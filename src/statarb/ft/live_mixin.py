@@ -108,14 +108,11 @@ class LiveMixin:
             self._hedge_plans[key] = action
             self._act(key, tag, action, legs_of)
         if self.live.monitor_due():
+            # A spread missing a leg is the hedging plan's business (twin or flatten).
             rows = [
-                (
-                    key,
-                    next(iter(legs_of.values())).tag.hedge_ratio,
-                    legs_of.get(Leg.A),
-                    legs_of.get(Leg.B),
-                )
+                (key, legs_of[Leg.A].tag.hedge_ratio, legs_of[Leg.A], legs_of[Leg.B])
                 for key, legs_of in snapshots.items()
+                if Leg.A in legs_of and Leg.B in legs_of
             ]
             tolerance = {
                 s: market_of(self.dp, s).qty_step * 1.01 for row in rows for s in _symbols(row)
