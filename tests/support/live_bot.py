@@ -69,8 +69,21 @@ def live_market(folder: Path, *, days: int = 3, seed: int = 5) -> Path:
     return folder
 
 
-def pairs_config(path: Path, *, window_end: datetime) -> Path:
-    def entry(pair_id: str, a: str, b: str, beta: float) -> PairEntry:
+PAIRS = {
+    "SOL_ADA": (LEG_A, LEG_B, HEDGE_SOL_ADA),
+    "ETH_XRP": (OTHER_A, OTHER_B, HEDGE_ETH_XRP),
+}
+
+
+def pairs_config(
+    path: Path,
+    *,
+    window_end: datetime,
+    pair_ids: tuple[str, ...] = ("SOL_ADA", "ETH_XRP"),
+    overrides: dict[str, Any] | None = None,
+) -> Path:
+    def entry(pair_id: str) -> PairEntry:
+        a, b, beta = PAIRS[pair_id]
         return PairEntry(
             pair_id=pair_id,
             leg_a=a,
@@ -81,16 +94,14 @@ def pairs_config(path: Path, *, window_end: datetime) -> Path:
             entry_size_leg_a=1.0,
             entry_size_leg_b=beta,
             last_updated=window_end,
+            **(overrides or {}),
         )
 
     config = PairsConfig(
         generated_at=window_end,
         timeframe="1m",
         scan_window=ScanWindow(start=window_end - timedelta(days=2), end=window_end),
-        pairs=[
-            entry("SOL_ADA", LEG_A, LEG_B, HEDGE_SOL_ADA),
-            entry("ETH_XRP", OTHER_A, OTHER_B, HEDGE_ETH_XRP),
-        ],
+        pairs=[entry(pair_id) for pair_id in pair_ids],
     )
     write_pairs_config(config, path)
     return path
@@ -104,6 +115,7 @@ class LiveBot:
     api_port: int
     username: str
     password: str
+    legs: list[str]
     process: subprocess.Popen[bytes] | None = None
     log_path: Path = field(init=False)
 
@@ -143,7 +155,7 @@ class LiveBot:
 
     def analysed(self) -> bool:
         """Every leg's analysed frame carries a spread z-score (FreqTrade ran the strategy)."""
-        for pair in (LEG_A, LEG_B, OTHER_A, OTHER_B):
+        for pair in self.legs:
             answer = self.call("GET", "pair_candles", params={"pair": pair, "timeframe": "1m"})
             if not answer.ok or "spread_z" not in answer.json().get("columns", []):
                 return False
@@ -294,6 +306,8 @@ def start_live_bot(
     statarb: dict[str, Any] | None = None,
     freqtrade: dict[str, Any] | None = None,
     live_hours: float = 3.0,
+    pair_ids: tuple[str, ...] = ("SOL_ADA", "ETH_XRP"),
+    pair_overrides: dict[str, Any] | None = None,
 ) -> LiveBot:
     market = live_market(folder / "market")
     exchange = start_local_exchange(
@@ -305,18 +319,29 @@ def start_live_bot(
     user_data = folder / "user_data"
     for sub in ("logs", "state", "data"):
         (user_data / sub).mkdir(parents=True, exist_ok=True)
-    pairs = pairs_config(folder / "pairs_config.json", window_end=datetime.now(UTC))
+    pairs = pairs_config(
+        folder / "pairs_config.json",
+        window_end=datetime.now(UTC),
+        pair_ids=pair_ids,
+        overrides=pair_overrides,
+    )
+    legs = [leg for pair_id in pair_ids for leg in PAIRS[pair_id][:2]]
     api_port = free_port()
     username, password = "tester", secrets.token_hex(12)
     config = backtest_config(
         load_base_config(),
         exchange_section=freqtrade_exchange_config(exchange.url),
-        whitelist=[LEG_A, LEG_B, OTHER_A, OTHER_B],
+        whitelist=legs,
         timeframe="1m",
         user_data_dir=user_data,
         pairs_config=pairs,
         freqai=False,
-        statarb_overrides={"max_risk_percent": 10.0, "leverage": 2.0, **(statarb or {})},
+        statarb_overrides={
+            "max_risk_percent": 10.0,
+            "leverage": 2.0,
+            "stop_cooldown_candles": 1,
+            **(statarb or {}),
+        },
         freqtrade_overrides={
             "dry_run": False,
             "dry_run_wallet": 10_000,
@@ -344,7 +369,7 @@ def start_live_bot(
     )
     config_path = folder / "config.json"
     atomic_write_json(config_path, config)
-    bot = LiveBot(folder, exchange, config_path, api_port, username, password)
+    bot = LiveBot(folder, exchange, config_path, api_port, username, password, legs)
     bot.start()
     return bot
 

@@ -141,8 +141,8 @@ def test_tags_round_trip_through_json_and_group_legs_by_spread() -> None:
         ]
     )
     assert {str(k): sorted(v) for k, v in groups.items()} == {
-        "P1@2026-01-01T00:00Z": [Leg.A, Leg.B],
-        "P2@2026-01-01T00:00Z": [Leg.A],
+        "P1@2026-01-01T00:00:00Z": [Leg.A, Leg.B],
+        "P2@2026-01-01T00:00:00Z": [Leg.A],
     }
 
 

@@ -24,7 +24,7 @@ def test_every_part_of_the_intent_changes_the_id() -> None:
     base = OrderIntent("PAIR_001", OPENED, Leg.A, Purpose.ENTRY)
     variants = [
         OrderIntent("PAIR_002", OPENED, Leg.A, Purpose.ENTRY),
-        OrderIntent("PAIR_001", OPENED + timedelta(minutes=1), Leg.A, Purpose.ENTRY),
+        OrderIntent("PAIR_001", OPENED + timedelta(seconds=1), Leg.A, Purpose.ENTRY),
         OrderIntent("PAIR_001", OPENED, Leg.B, Purpose.ENTRY),
         OrderIntent("PAIR_001", OPENED, Leg.A, Purpose.EXIT),
         base.next_attempt(),
@@ -35,15 +35,15 @@ def test_every_part_of_the_intent_changes_the_id() -> None:
 
 @given(
     pair=st.from_regex(r"[A-Za-z0-9_]{1,32}", fullmatch=True),
-    minutes=st.integers(0, 60_000_000),
+    seconds=st.integers(0, 4_000_000_000),
     leg=st.sampled_from(list(Leg)),
     purpose=st.sampled_from(list(Purpose)),
     attempt=st.integers(0, 99),
 )
 def test_ids_are_valid_for_binance_and_parse_back(
-    pair: str, minutes: int, leg: Leg, purpose: Purpose, attempt: int
+    pair: str, seconds: int, leg: Leg, purpose: Purpose, attempt: int
 ) -> None:
-    opened = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(minutes=minutes)
+    opened = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=seconds)
     intent = OrderIntent(pair, opened, leg, purpose, attempt)
     cid = intent.client_order_id
     assert re.fullmatch(r"[\.A-Z\:/a-z0-9_-]{1,36}", cid)

@@ -29,7 +29,8 @@ def inputs(qa: float, qb: float, **kw: object) -> HedgeInputs:
     base = HedgeInputs(
         hedge_ratio=BETA, planned_qty_a=0.5, planned_qty_b=8.335,
         leg_a=leg(qa, price=42_500), leg_b=leg(qb, price=2_550),
-        twin_retries=0, reduce_attempts=0, top_up_rounds=0, last_action_ms=0, now_ms=10_000,
+        twin_retries=0, twin_attempted=False, reduce_attempts=0, top_up_rounds=0,
+        last_action_ms=0, now_ms=10_000,
     )  # fmt: skip
     return replace(base, **kw)
 
@@ -54,7 +55,11 @@ def test_a_working_order_is_never_doubled() -> None:
     assert plan_hedge(busy).kind is HedgeKind.WAIT
 
 
-def test_a_lone_leg_gets_its_twin_then_is_closed_after_five_retries() -> None:
+def test_a_lone_leg_gets_its_twin_at_once_then_retries_then_is_closed() -> None:
+    just_filled = inputs(0.5, 0.0, last_action_ms=9_500, now_ms=10_000)
+    assert plan_hedge(just_filled).kind is HedgeKind.OPEN_TWIN  # no wait for the first try
+    retry_too_soon = replace(just_filled, twin_attempted=True)
+    assert plan_hedge(retry_too_soon).kind is HedgeKind.WAIT
     lone = inputs(0.5, 0.0)
     action = plan_hedge(lone)
     assert action.kind is HedgeKind.OPEN_TWIN and action.leg is Leg.B
@@ -103,7 +108,8 @@ def test_any_fill_pattern_ends_hedged_or_flat_within_the_retry_budget(
     now, last, draws = 10_000, 0, iter(fills)
     for _ in range(60):
         state = inputs(
-            qa, qb, twin_retries=max(0, counts["twin"] - 1), reduce_attempts=counts["reduce"],
+            qa, qb, twin_retries=max(0, counts["twin"] - 1), twin_attempted=counts["twin"] > 0,
+            reduce_attempts=counts["reduce"],
             top_up_rounds=counts["top_up"], last_action_ms=last, now_ms=now,
         )  # fmt: skip
         action = plan_hedge(state)

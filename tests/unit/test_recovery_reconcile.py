@@ -185,7 +185,7 @@ def test_unknown_open_order_of_ours_is_reviewed_with_its_spread():
     (finding,) = run(world).findings
     assert finding.kind is FindingKind.UNKNOWN_OPEN_ORDER
     assert (finding.symbol, finding.amount, finding.side) == (DOGE, 750.0, "SELL")
-    assert finding.spread_id == "P9@2026-02-02T22:00Z"
+    assert finding.spread_id == "P9@2026-02-02T22:00:00Z"
     assert finding.details["leg"] == "B"
     assert finding.details["purpose"] == "ENTRY"
     assert finding.details["age_s"] == 30.0

@@ -604,6 +604,7 @@ class CointPairsStrategy(LiveMixin, IStrategy):
                 self._revoke(plan.decision, problem)
             return False
         self._entry_tags[pair] = plan.tag
+        self._forced = {k: v for k, v in self._forced.items() if v is not plan.decision}
         if self.live is not None:
             self.live.announce(
                 tag=plan.tag,
@@ -645,7 +646,31 @@ class CointPairsStrategy(LiveMixin, IStrategy):
         active, decision = found
         if not decision.approved:
             return None
-        return LegPlan(self._tag_for(decision, active), decision.leg_qty(active.role), decision)
+        plan = LegPlan(self._tag_for(decision, active), decision.leg_qty(active.role), decision)
+        if self._spread_already_traded(plan.tag):
+            self._revoke(decision, f"{plan.tag.key} was already traded: one spread per signal")
+            return None
+        return plan
+
+    def _last_common_candle(self, active: ActivePair) -> datetime | None:
+        caches = [self._cache.get(active.symbol), self._candles_of(active.partner)]
+        stamps = [c.last_open_ns for c in caches if c is not None]
+        if len(stamps) < 2 or None in stamps:
+            return None
+        return datetime.fromtimestamp(min(stamps) / 1e9, tz=UTC)  # type: ignore[type-var]
+
+    def _spread_already_traded(self, tag: LegTag) -> bool:
+        """A closed leg of this very spread instance exists (same pair id and decision time).
+
+        The entry signal stays on its candle for the whole candle; after a quick stop or exit
+        FreqTrade would enter again on it, and the new legs would share the old spread's name.
+        """
+        own = tag.leg_a if tag.leg is Leg.A else tag.leg_b
+        for trade in Trade.get_trades_proxy(pair=own, is_open=False):
+            other = self.tags.tag_of(trade)
+            if other is not None and other.key == tag.key:
+                return True
+        return False
 
     def _tag_for(self, decision: EntryDecision, active: ActivePair) -> LegTag:
         entry = active.entry
@@ -680,7 +705,14 @@ class CointPairsStrategy(LiveMixin, IStrategy):
         decision = self._forced.get(key)
         if decision is None:
             direction = spread_direction(active.role, side == "short")
-            decision = self._decide(active, signal_candle, forced_direction=direction)
+            # Judged on live prices; the analysed candle only supplies sizing prices, so the
+            # last one both legs have will do while the newest is still being fetched.
+            candle = self._last_common_candle(active) or signal_candle
+            decision = self._decide(active, candle, forced_direction=direction)
+            # A forced spread is named after the second it was decided, not its candle: two
+            # forced spreads of one pair in one minute must not share a name (or order ids).
+            decided_at = datetime.now(UTC).replace(microsecond=0)
+            decision = dataclasses.replace(decision, signal_candle=decided_at)
             if decision.approved:  # a refusal is re-examined on the next request
                 self._forced[key] = decision
             log(
@@ -792,6 +824,13 @@ class CointPairsStrategy(LiveMixin, IStrategy):
             )
             for symbol in (tag.leg_a, tag.leg_b):
                 self.lock_pair(symbol, until, reason=f"z stop on {tag.pair_id}")
+            if self.live is not None:  # SPEC stage 5: a stop is flagged for manual review
+                self.live.safety(
+                    tag.pair_id,
+                    f"z stop at {z_now:.2f}: review the pair",
+                    review=True,
+                    spread=str(tag.key),
+                )
         elif reason is ExitReason.REVERTED:
             log(
                 logger,

@@ -3,10 +3,10 @@
 Legs do not fill as one. The rules (SPEC §2 stage 4, issue 5), decided from CONFIRMED fills:
 
 1. An order still working on either leg: wait for it.
-2. A leg without its twin (the twin was refused, failed or never sent): open the twin, in the
-   hedge ratio of what the lone leg holds, retrying every `retry_wait` up to `max_retries`
-   times; then close the lone leg (FLATTEN) — a naked leveraged leg is exactly the risk the
-   strategy exists to avoid — and ask for a manual review.
+2. A leg without its twin (the twin was refused, failed or never sent): open the twin at
+   once, in the hedge ratio of what the lone leg holds, retrying every `retry_wait` up to
+   `max_retries` times; then close the lone leg (FLATTEN) — a naked leveraged leg is exactly
+   the risk the strategy exists to avoid — and ask for a manual review.
 3. The legs out of ratio (e.g. A filled 70 %, B 100 %): bring the leg that is ahead DOWN to
    match at once (reduce-only), so the spread is hedged again without waiting for a fill.
    If the reduction keeps failing (`max_retries`), close both legs and ask for review.
@@ -57,6 +57,7 @@ class HedgeInputs:
     leg_a: LegState
     leg_b: LegState
     twin_retries: int  # re-sends of the missing leg's entry so far (the first send excluded)
+    twin_attempted: bool  # the missing leg's entry was sent at least once
     reduce_attempts: int
     top_up_rounds: int
     last_action_ms: int | None  # when the last order of this spread was sent
@@ -141,7 +142,8 @@ def _lone_leg(inputs: HedgeInputs, waited: bool, max_retries: int) -> HedgeActio
             f"leg {missing} could not be opened after {inputs.twin_retries} retries: "
             "closing the lone leg",
         )
-    if not waited:
+    # The first try of the twin is not a retry: no reason to wait (a lone leg is naked).
+    if inputs.twin_attempted and not waited:
         return HedgeAction(HedgeKind.WAIT, f"leg {missing} missing: waiting to retry")
     if missing is Leg.B:
         qty = _round_step(beta * a.qty_base, b.qty_step)

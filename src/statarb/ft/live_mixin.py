@@ -212,9 +212,14 @@ class LiveMixin:
             qty=qty,
         )
         self._completing[symbol] = (twin_tag, qty)
+        present = tag.leg_b if missing is Leg.A else tag.leg_a
         try:
             bot = freqtrade_bot(self.dp)
             with bot._exit_lock:
+                # The plan was made at the start of the loop; a REST force-exit may have
+                # closed the lone leg since. Under the exit lock the state is settled.
+                if not Trade.get_trades_proxy(pair=present, is_open=True):
+                    return
                 bot.execute_entry(
                     symbol,
                     stake_for_qty(qty, price, self.settings.leverage),
@@ -352,7 +357,13 @@ class LiveMixin:
             return "hedge_failed"
         spread, leg = str(key), str(tag.leg)
         exits = self.live.journal.attempts(spread, leg, str(Purpose.EXIT))
-        failed = [r for r in exits if r.status in (IntentStatus.REJECTED, IntentStatus.NOT_PLACED)]
+        # A person's acknowledgment of the review starts a new budget of retries.
+        since = self.review_flag.last_acknowledged_ms() or 0
+        failed = [
+            r
+            for r in exits
+            if r.status in (IntentStatus.REJECTED, IntentStatus.NOT_PLACED) and r.created_ms > since
+        ]
         if len(failed) > MAX_RETRIES:
             self.live.safety(
                 key.pair_id,

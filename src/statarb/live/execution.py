@@ -254,6 +254,7 @@ class LiveExecution:
                 leg_a=leg_a,
                 leg_b=leg_b,
                 twin_retries=max(0, twin_sends - 1),
+                twin_attempted=twin_sends > 0,
                 reduce_attempts=self.sends(spread, "A", str(Purpose.REDUCE))
                 + self.sends(spread, "B", str(Purpose.REDUCE)),
                 top_up_rounds=self.sends(spread, "A", str(Purpose.TOP_UP)),

@@ -73,6 +73,18 @@ class ManualReviewFlag:
     def is_raised(self) -> bool:
         return self.status().raised
 
+    def last_acknowledged_ms(self) -> int | None:
+        """When a person last cleared the flag (epoch ms), or None if never / unreadable."""
+        try:
+            history = self._read().get("history", [])
+        except (OSError, ValueError):
+            return None
+        stamps = [h.get("acknowledged_at") for h in history if h.get("acknowledged_at")]
+        if not stamps:
+            return None
+        latest = max(datetime.fromisoformat(str(t).replace("Z", "+00:00")) for t in stamps)
+        return int(latest.timestamp() * 1000)
+
     def raise_flag(
         self,
         *,

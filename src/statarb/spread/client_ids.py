@@ -2,9 +2,10 @@
 
 A lock in memory does not survive a restart, and ccxt invents a random `newClientOrderId` per
 request, so a retried request becomes a second order. We name every order after what it is for:
-the spread instance (pair id + the signal candle's open time), the leg, the purpose and the
-attempt number. Before any (re-)send the bot asks the exchange for that id; if the exchange
-knows it, the order exists and is not sent again.
+the spread instance (pair id + the moment it was decided: the signal candle's open time, or the
+second of a forced entry), the leg, the purpose and the attempt number. Before any (re-)send
+the bot asks the exchange for that id; if the exchange knows it, the order exists and is not
+sent again.
 
 Binance accepts `^[\\.A-Z\\:/a-z0-9_-]{1,36}$` for `newClientOrderId`.
 """
@@ -46,7 +47,7 @@ class OrderIntent:
     """What one order is for; its `client_order_id` is a pure function of these fields."""
 
     pair_id: str
-    spread_opened_at: datetime  # open time of the signal candle (UTC): names the spread instance
+    spread_opened_at: datetime  # when the spread was decided (UTC, whole seconds): its name
     leg: Leg
     purpose: Purpose
     attempt: int = 0
@@ -60,8 +61,8 @@ class OrderIntent:
     @property
     def client_order_id(self) -> str:
         pair = re.sub(r"[^A-Za-z0-9_]", "", self.pair_id)[:16] or "X"
-        minutes = int(self.spread_opened_at.astimezone(UTC).timestamp() // 60)
-        cid = f"{PREFIX}-{pair}-{_base36(minutes)}-{self.leg}{self.purpose}{self.attempt}"
+        seconds = int(self.spread_opened_at.astimezone(UTC).timestamp())
+        cid = f"{PREFIX}-{pair}-{_base36(seconds)}-{self.leg}{self.purpose}{self.attempt}"
         if len(cid) > MAX_LEN or not _BINANCE_ALLOWED.match(cid):
             raise ValueError(f"client order id {cid!r} is not acceptable to Binance")
         return cid
@@ -73,14 +74,14 @@ class OrderIntent:
 
 
 def parse_client_order_id(cid: str) -> dict[str, object] | None:
-    """Fields of an id this bot made (minute precision), or None for any other order's id."""
+    """Fields of an id this bot made (second precision), or None for any other order's id."""
     match = _ID.match(cid or "")
     if not match:
         return None
-    minutes = int(match["ts"], 36)
+    seconds = int(match["ts"], 36)
     return {
         "pair_id": match["pair"],
-        "spread_opened_at": datetime.fromtimestamp(minutes * 60, tz=UTC),
+        "spread_opened_at": datetime.fromtimestamp(seconds, tz=UTC),
         "leg": Leg(match["leg"]),
         "purpose": Purpose(match["purpose"]),
         "attempt": int(match["attempt"]),

@@ -21,10 +21,10 @@ from statarb.spread.signals import LONG_SPREAD, SHORT_SPREAD
 @dataclass(frozen=True)
 class SpreadKey:
     pair_id: str
-    opened_at: datetime  # open time of the signal candle, UTC
+    opened_at: datetime  # when the spread was decided: signal candle open, or forced-entry second
 
     def __str__(self) -> str:
-        return f"{self.pair_id}@{self.opened_at.strftime('%Y-%m-%dT%H:%MZ')}"
+        return f"{self.pair_id}@{self.opened_at.strftime('%Y-%m-%dT%H:%M:%SZ')}"
 
 
 @dataclass(frozen=True)
