@@ -262,6 +262,25 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def describe_pairs_change(old: PairsConfig, new: PairsConfig) -> list[str]:
+    """One line per pair added, removed or re-estimated between two configs (for the log)."""
+    before = {(p.leg_a, p.leg_b): p for p in old.pairs}
+    after = {(p.leg_a, p.leg_b): p for p in new.pairs}
+    lines = [
+        f"pair added {p.pair_id} ({p.leg_a} ~ {p.hedge_ratio:.6g} x {p.leg_b}, p={p.pvalue:.2g})"
+        for legs, p in after.items()
+        if legs not in before
+    ]
+    lines += [f"pair removed {p.pair_id}" for legs, p in before.items() if legs not in after]
+    lines += [
+        f"pair re-estimated {p.pair_id}: hedge ratio {before[legs].hedge_ratio:.6g} -> "
+        f"{p.hedge_ratio:.6g} (open spreads keep theirs)"
+        for legs, p in after.items()
+        if legs in before and before[legs].hedge_ratio != p.hedge_ratio
+    ]
+    return lines or ["pairs config reloaded: no change in pairs"]
+
+
 class SchedulePeriod(_Strict):
     """One re-scan of a walk-forward run: its pairs trade on candles opened in [from, until)."""
 

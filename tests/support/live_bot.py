@@ -39,6 +39,15 @@ OTHER_A, OTHER_B = "ETH/USDT:USDT", "XRP/USDT:USDT"
 HEDGE_SOL_ADA, HEDGE_ETH_XRP = 180.0, 1400.0
 
 
+def bot_environment() -> dict[str, str]:
+    """The environment for a freqtrade child process.
+
+    FreqTrade skips its own logging set-up when it sees pytest's PYTEST_* variables, which
+    would make the child log through a line-wrapping console handler instead of `log_config`.
+    """
+    return {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+
+
 def live_market(folder: Path, *, days: int = 3, seed: int = 5) -> Path:
     """Two planted pairs; the exchange reveals the data's last hours live."""
     start = (datetime.now(UTC) - timedelta(days=days)).replace(minute=0, second=0, microsecond=0)
@@ -144,7 +153,7 @@ class LiveBot:
                 cwd=self.folder,
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, "COLUMNS": "200"},
+                env=bot_environment(),
             )
         self.wait_for(
             lambda: "guarded order seam installed" in self.log() and self.ping(),
@@ -233,8 +242,9 @@ class LiveBot:
         window: int = 50,
     ) -> float:
         """Shock leg A's price so the spread's live z is about `target_z`; returns the factor."""
-        rows = self.candles(leg_a)[-window:]
-        spreads = [r["leg_a_close"] - hedge_ratio * r["leg_b_close"] for r in rows]
+        closes_b = {r["date"]: r["close"] for r in self.candles(leg_b)}
+        rows = [r for r in self.candles(leg_a) if r["date"] in closes_b][-window:]
+        spreads = [r["close"] - hedge_ratio * closes_b[r["date"]] for r in rows]
         mean = sum(spreads) / len(spreads)
         std = (sum((x - mean) ** 2 for x in spreads) / (len(spreads) - 1)) ** 0.5
         price_a = self.exchange.admin.price(leg_a)
@@ -308,6 +318,7 @@ def start_live_bot(
     live_hours: float = 3.0,
     pair_ids: tuple[str, ...] = ("SOL_ADA", "ETH_XRP"),
     pair_overrides: dict[str, Any] | None = None,
+    whitelist: list[str] | None = None,
 ) -> LiveBot:
     market = live_market(folder / "market")
     exchange = start_local_exchange(
@@ -321,11 +332,11 @@ def start_live_bot(
         (user_data / sub).mkdir(parents=True, exist_ok=True)
     pairs = pairs_config(
         folder / "pairs_config.json",
-        window_end=datetime.now(UTC),
+        window_end=datetime.now(UTC) - timedelta(minutes=2),
         pair_ids=pair_ids,
         overrides=pair_overrides,
     )
-    legs = [leg for pair_id in pair_ids for leg in PAIRS[pair_id][:2]]
+    legs = whitelist or [leg for pair_id in pair_ids for leg in PAIRS[pair_id][:2]]
     api_port = free_port()
     username, password = "tester", secrets.token_hex(12)
     config = backtest_config(

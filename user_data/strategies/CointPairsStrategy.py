@@ -674,6 +674,7 @@ class CointPairsStrategy(LiveMixin, IStrategy):
 
     def _tag_for(self, decision: EntryDecision, active: ActivePair) -> LegTag:
         entry = active.entry
+        thresholds = self.thresholds_for(entry)
         return LegTag(
             pair_id=entry.pair_id,
             opened_at=decision.signal_candle,
@@ -684,6 +685,9 @@ class CointPairsStrategy(LiveMixin, IStrategy):
             leg_b=entry.leg_b,
             window=entry.mean_reversion_window,
             planned_qty=decision.leg_qty(active.role),
+            entry_z=thresholds.entry_z,
+            exit_z=thresholds.exit_z,
+            stop_z=thresholds.stop_z,
         )
 
     def _forced_decision(
@@ -794,14 +798,17 @@ class CointPairsStrategy(LiveMixin, IStrategy):
         self, tag: LegTag, z_now: float, z_prev: float, current_time: datetime
     ) -> str | None:
         """The z rules for an open spread (its own entry hedge ratio and thresholds)."""
-        entry = self.book.find(tag.pair_id, tag.opened_at)
-        thresholds = (
-            self.thresholds_for(entry)
-            if entry
-            else Thresholds(
-                float(self.entry_z.value), float(self.exit_z.value), float(self.stop_z.value)
+        if tag.entry_z is not None and tag.exit_z is not None and tag.stop_z is not None:
+            thresholds = Thresholds(tag.entry_z, tag.exit_z, tag.stop_z)
+        else:
+            entry = self.book.find(tag.pair_id, tag.opened_at)
+            thresholds = (
+                self.thresholds_for(entry)
+                if entry
+                else Thresholds(
+                    float(self.entry_z.value), float(self.exit_z.value), float(self.stop_z.value)
+                )
             )
-        )
         reason = exit_reason(
             direction=tag.direction,
             z_now=z_now,

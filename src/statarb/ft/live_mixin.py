@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import math
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from statarb.execution.hedging import HedgeAction, HedgeKind
 from statarb.execution.journal import IntentStatus
 from statarb.ft.trades import freqtrade_bot, market_of
 from statarb.live.execution import MAX_RETRIES, LegSnapshot, LiveExecution
+from statarb.pairs_config import PairsConfigError, describe_pairs_change, load_pairs_config
 from statarb.safety.log import Category, log
 from statarb.spread.client_ids import Leg, Purpose
 from statarb.spread.features import open_spread_z
@@ -79,8 +80,65 @@ class LiveMixin:
             except Exception as exc:  # a failing chat must never stop the bot
                 logger.warning("could not send message: %s", exc)
 
+    # ------------------------------------------------------------------ pairs hot reload
+    def reload_pairs_if_changed(self, current_time: datetime) -> None:
+        """Pick up a replaced pairs_config.json (the daily re-scan) without a restart.
+
+        The new file is validated like at start; if it is unusable the old pairs stay and a
+        [SAFETY] line says why. Open spreads are never dropped or re-sized: each is managed
+        from its own tag (legs, hedge ratio, thresholds as entered).
+        """
+        if self.settings.pairs_schedule:
+            return  # a backtest's walk-forward schedule is fixed
+        path = Path(self.settings.pairs_config)
+        try:
+            stat = path.stat()
+        except OSError as exc:
+            self._once_safety(f"pairs config unreadable ({exc.strerror}): keeping the loaded pairs")
+            return
+        signature = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+        previous = getattr(self, "_pairs_signature", None)
+        self._pairs_signature = signature
+        if previous is None or signature == previous:
+            return
+        try:
+            new = load_pairs_config(path)
+        except PairsConfigError as exc:
+            self._safety_line(f"new pairs config rejected, keeping the old one: {exc}")
+            return
+        whitelist = set(self.config.get("exchange", {}).get("pair_whitelist", []))
+        outside = [s for s in new.symbols if s not in whitelist or self.dp.market(s) is None]
+        if outside:
+            self._safety_line(
+                "new pairs config rejected, keeping the old one: legs not tradeable here "
+                "(not in exchange.pair_whitelist or unknown to the exchange): " + ", ".join(outside)
+            )
+            return
+        old = self.book.configs[-1]
+        for line in describe_pairs_change(old, new):
+            log(logger, Category.STRATEGY, None, line)
+        # The new pairs apply from the first candle their scan did not see (the scan window's
+        # end), so the signal candle that just closed may already use them, never earlier.
+        now = current_time.astimezone(UTC)
+        takes_over = min(now, new.scan_window.end) if new.scan_window else now
+        takes_over = max(takes_over, self.book.periods[-1].valid_from + timedelta(seconds=1))
+        self.book = self.book.with_config(new, takes_over)
+        self.tags.book = self.book
+
+    def _safety_line(self, message: str) -> None:
+        one_line = " ".join(part.strip() for part in message.splitlines() if part.strip())
+        self.notify(log(logger, Category.SAFETY, None, one_line))
+
+    def _once_safety(self, message: str) -> None:
+        said = getattr(self, "_said_once", set())
+        if message not in said:
+            said.add(message)
+            self._said_once = said
+            self._safety_line(message)
+
     # ------------------------------------------------------------------ every loop
     def live_loop(self, current_time: datetime) -> None:
+        self.reload_pairs_if_changed(current_time)
         self._sync_review_lock(current_time)
         trades = Trade.get_trades_proxy(is_open=True)
         legs = self.tags.open_legs()

@@ -8,8 +8,10 @@ force entries/exits from the REST API) goes through it — and routes each reque
 OrderGuard with the deterministic client order id of the intent the strategy registered just
 before (in confirm_trade_entry / confirm_trade_exit / adjust_trade_position).
 
-An order nobody registered (FreqTrade's own emergency paths) still gets a stable id derived
-from its symbol, side and a 10-second bucket, so an immediate retry is recognised too.
+An order that ADDS to a leg without an announced intent is refused (FreqTrade would otherwise
+add to an open leg on a REST force-entry and break the hedge). A reduce-only order nobody
+announced (FreqTrade's own emergency paths) still gets a stable id derived from its symbol, side
+and a 10-second bucket, so an immediate retry is recognised too.
 """
 
 from __future__ import annotations
@@ -94,14 +96,47 @@ def install_guarded_create_order(
         params = dict(params or {})
         reduce_only = bool(params.get("reduceOnly", False))
         record = registry.take(symbol, side, reduce_only)
+        if record is None and not reduce_only:
+            # Every order that adds to a leg is announced by the strategy (entry, twin,
+            # top-up). An unannounced one is FreqTrade adding to an open leg on its own —
+            # e.g. a REST force-entry on a pair already in a spread — and would break the
+            # hedge: refuse it. Reduce-only orders only ever lower the risk and pass.
+            log(
+                logger,
+                Category.SAFETY,
+                None,
+                "order to add to a leg not initiated by the strategy: refused",
+                symbol=symbol,
+                side=side,
+                qty=amount,
+            )
+            raise ccxt.InvalidOrder(
+                f"refused by the spread guard: an unannounced {side} order on {symbol} would "
+                "change a hedged spread (only the strategy adds to legs)"
+            )
         if record is None:
             record = IntentRecord(
                 client_order_id=unregistered_client_id(symbol, side, reduce_only, now_ms()),
-                symbol=symbol, side=side, qty_base=float(amount), reduce_only=reduce_only,
-                purpose="U", spread="", leg="", attempt=0, created_ms=now_ms(),
-            )  # fmt: skip
-            log(logger, Category.EXECUTION, None, "order without a registered intent",
-                symbol=symbol, side=side, qty=amount, reduce_only=reduce_only)  # fmt: skip
+                symbol=symbol,
+                side=side,
+                qty_base=float(amount),
+                reduce_only=reduce_only,
+                purpose="U",
+                spread="",
+                leg="",
+                attempt=0,
+                created_ms=now_ms(),
+            )
+            log(
+                logger,
+                Category.EXECUTION,
+                None,
+                "order without a registered intent",
+                symbol=symbol,
+                side=side,
+                qty=amount,
+                reduce_only=reduce_only,
+            )
         else:
             record = replace(record, qty_base=float(amount), created_ms=now_ms())
 

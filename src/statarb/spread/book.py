@@ -64,6 +64,15 @@ class SpreadBook:
     def from_schedule(cls, schedule: PairsSchedule) -> SpreadBook:
         return cls([BookPeriod(p.valid_from, p.valid_until, p.config) for p in schedule.periods])
 
+    def with_config(self, config: PairsConfig, valid_from: datetime) -> SpreadBook:
+        """This book with `config` taking over at `valid_from` (a live re-scan); the earlier
+        periods stay, so spreads opened under them are still found with their own parameters."""
+        last = self._periods[-1]
+        if valid_from <= last.valid_from:
+            raise ValueError("a new pairs config must take over after the current one")
+        closed = BookPeriod(last.valid_from, valid_from, last.config)
+        return SpreadBook([*self._periods[:-1], closed, BookPeriod(valid_from, None, config)])
+
     @property
     def is_schedule(self) -> bool:
         return len(self._periods) > 1 or self._periods[0].valid_from != _BEGINNING

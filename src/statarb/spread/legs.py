@@ -40,6 +40,11 @@ class LegTag:
     leg_b: str
     window: int  # z-score window (candles) of the pair at entry
     planned_qty: float  # base quantity this leg was sized to
+    # The thresholds the spread was entered under: a re-scan or restart never changes how an
+    # open spread is judged. None only in tags written before they were recorded.
+    entry_z: float | None = None
+    exit_z: float | None = None
+    stop_z: float | None = None
 
     @property
     def key(self) -> SpreadKey:
