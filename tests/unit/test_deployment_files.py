@@ -267,3 +267,20 @@ def test_the_committed_config_holds_no_secret():
     api = config["api_server"]
     assert all(api[k] == "" for k in ("username", "password", "jwt_secret_key", "ws_token"))
     assert config["telegram"]["token"] == ""
+
+
+def test_the_daily_rescan_replaces_the_pairs_file_the_bot_hot_reloads():
+    services = yaml.safe_load(COMPOSE.read_text())["services"]
+    bot, rescan = services["freqtrade"], services["rescan"]
+    live_pairs = bot["environment"]["FREQTRADE__STATARB__PAIRS_CONFIG"]
+    # Inside the mounted user_data folder: an atomic rename there is seen by the bot (a
+    # single-file bind mount would keep the old inode).
+    assert live_pairs.startswith("/freqtrade/user_data/")
+    command = rescan["command"]
+    assert command[command.index("--output") + 1] == live_pairs
+    assert "--every-hours" in command and command[command.index("--every-hours") + 1] == "24"
+    assert rescan["restart"] == "unless-stopped"
+    assert all(
+        mount["target"] != "/freqtrade/config.json" or mount["read_only"]
+        for mount in rescan["volumes"]
+    )

@@ -25,6 +25,7 @@ from statarb.ops.entrypoint import (
     read_as_non_string,
     resolve,
     secret_problems,
+    seed_pairs_file,
     writable_problems,
 )
 from statarb.safety.review_flag import ManualReviewFlag
@@ -311,3 +312,15 @@ def test_the_review_flag_file_is_the_strategys(deployment: Path):
     process = start(deployment, TRADE_ARGS, FAKE_RECOVERY_RC="1")
     process.communicate(timeout=60)
     assert ManualReviewFlag(deployment / "user_data/state/custom_flag.json").is_raised()
+
+
+def test_the_first_start_seeds_the_live_pairs_file_and_later_starts_keep_it(tmp_path: Path):
+    (tmp_path / "pairs_config.json").write_text('{"pairs": []}')
+    env = {"FREQTRADE__STATARB__PAIRS_CONFIG": "user_data/pairs_config.json"}
+    assert seed_pairs_file(env, tmp_path) is not None
+    live = tmp_path / "user_data" / "pairs_config.json"
+    assert live.read_text() == '{"pairs": []}'
+    live.write_text('{"pairs": [], "rescanned": true}')  # the re-scan's newer file
+    assert seed_pairs_file(env, tmp_path) is None
+    assert "rescanned" in live.read_text()
+    assert seed_pairs_file({}, tmp_path) is None

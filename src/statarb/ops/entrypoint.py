@@ -30,6 +30,7 @@ from typing import Any
 
 import rapidjson
 
+from statarb.atomic import atomic_write_bytes
 from statarb.safety.log import Category, format_line
 from statarb.safety.review_flag import ManualReviewFlag
 from statarb.settings import SettingsError, parse_settings
@@ -403,6 +404,23 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     return 0  # not reached: exec replaces this process
 
 
+PAIRS_SEED = Path("pairs_config.json")  # the read-only mount, relative to /freqtrade
+PAIRS_VAR = "FREQTRADE__STATARB__PAIRS_CONFIG"
+
+
+def seed_pairs_file(env: Mapping[str, str], cwd: Path) -> str | None:
+    """First start: copy the shipped pairs config to where the re-scan keeps the live one."""
+    target = env.get(PAIRS_VAR)
+    if not target:
+        return None
+    live = Path(target) if Path(target).is_absolute() else cwd / target
+    seed = cwd / PAIRS_SEED
+    if live.exists() or not seed.is_file():
+        return None
+    atomic_write_bytes(live, seed.read_bytes())
+    return f"seeded {live} from {seed} (the re-scan service replaces it from now on)"
+
+
 def prepare_trade(
     args: FreqtradeArgs, env: Mapping[str, str], cwd: Path, logfile: Path | None
 ) -> bool:
@@ -418,6 +436,9 @@ def prepare_trade(
         for problem in problems:
             emit(Category.SAFETY, f"refusing to start: {problem}", logfile)
         return False
+    seeded = seed_pairs_file(env, cwd)
+    if seeded:
+        emit(None, seeded, logfile)
     emit(None, f"running {RECOVERY_SCRIPT} (at most {timeout_s:.0f} s)", logfile)
     failure = run_recovery(args.configs, timeout_s, cwd).failure
     if failure is None:
