@@ -36,6 +36,7 @@ from pandas import DataFrame
 from statarb.ft.live_mixin import LiveMixin
 from statarb.ft.trades import TagStore, market_of
 from statarb.pairs_config import (
+    DEFAULT_MEAN_REVERSION_WINDOW,
     PairsConfigError,
     load_pairs_config,
     load_schedule,
@@ -150,8 +151,11 @@ class CointPairsStrategy(LiveMixin, IStrategy):
         windows = [
             e.mean_reversion_window for s in self.book.symbols for e in self.book.entries_of(s)
         ]
-        self.startup_candle_count = max(self.settings.retest_window, max(windows) + 1, 61) + 10
+        # Pairs chosen by a later re-scan may use the default window; keep room for it.
+        longest = max([*windows, DEFAULT_MEAN_REVERSION_WINDOW])
+        self.startup_candle_count = max(self.settings.retest_window, longest + 1, 61) + 10
         self._tf_minutes = timeframe_to_minutes(config.get("timeframe", self.timeframe))
+        self._check_timeframe(config.get("timeframe", self.timeframe))
         self._retest = RetestParams(
             window=self.settings.retest_window,
             every=self.settings.retest_every,
@@ -176,6 +180,16 @@ class CointPairsStrategy(LiveMixin, IStrategy):
             return SpreadBook.from_config(load_pairs_config(self.settings.pairs_config))
         except PairsConfigError as exc:
             raise OperationalException(f"[SAFETY] cannot trade: {exc}") from None
+
+    def _check_timeframe(self, timeframe: str) -> None:
+        """Windows and half-lives are counted in candles: a scan on 5m candles traded on 1m
+        candles would judge every spread on a window five times too short."""
+        scanned = {c.timeframe for c in self.book.configs if c.timeframe}
+        if scanned - {timeframe}:
+            raise OperationalException(
+                f"[SAFETY] the pairs were chosen on {', '.join(sorted(scanned))} candles but the "
+                f"bot trades {timeframe} candles: re-scan on {timeframe} candles"
+            )
 
     def _add_partners(self, config: dict[str, Any]) -> None:
         whitelist = config.get("exchange", {}).get("pair_whitelist")

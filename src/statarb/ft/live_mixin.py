@@ -106,6 +106,12 @@ class LiveMixin:
         except PairsConfigError as exc:
             self._safety_line(f"new pairs config rejected, keeping the old one: {exc}")
             return
+        if new.timeframe and new.timeframe != self.config.get("timeframe"):
+            self._safety_line(
+                f"new pairs config rejected, keeping the old one: chosen on {new.timeframe} "
+                f"candles, the bot trades {self.config.get('timeframe')}"
+            )
+            return
         whitelist = set(self.config.get("exchange", {}).get("pair_whitelist", []))
         outside = [s for s in new.symbols if s not in whitelist or self.dp.market(s) is None]
         if outside:
