@@ -33,8 +33,8 @@ def candle_close_ms(opened_at_s: int) -> int:
     return (opened_at_s + 60) * 1000
 
 
-def spreads_from_log(bot: LiveBot) -> list[float]:
-    """Latency (s) per signal-opened spread, from the exchange's order log."""
+def spreads_from_log(bot: LiveBot) -> list[tuple[float, float]]:
+    """(first leg, second leg) arrival after the signal close (s) per signal-opened spread."""
     entries: dict[str, dict[str, int]] = {}
     for order in bot.exchange.admin.order_log():
         cid = order.get("newClientOrderId") or ""
@@ -49,7 +49,9 @@ def spreads_from_log(bot: LiveBot) -> list[float]:
     for key, legs in entries.items():
         if set(legs) == {"A", "B"}:
             opened_s = int(key.split("-")[1], 36)
-            latencies.append((max(legs.values()) - candle_close_ms(opened_s)) / 1000)
+            first, second = sorted(legs.values())
+            close_ms = candle_close_ms(opened_s)
+            latencies.append(((first - close_ms) / 1000, (second - close_ms) / 1000))
     return latencies
 
 
@@ -83,14 +85,18 @@ def main() -> int:
     if not latencies:
         print("no signal entries were measured")
         return 1
-    latencies.sort()
-    p90 = latencies[min(len(latencies) - 1, int(0.9 * len(latencies)))]
     print(f"spreads: {len(latencies)}")
-    median = statistics.median(latencies)
-    print(
-        f"signal candle close -> both legs acknowledged: median {median:.2f} s, "
-        f"p90 {p90:.2f} s, max {latencies[-1]:.2f} s"
-    )
+    for label, values in (
+        ("signal candle close -> first leg at the exchange", [first for first, _ in latencies]),
+        ("signal candle close -> both legs acknowledged", [second for _, second in latencies]),
+        ("first leg -> second leg", [second - first for first, second in latencies]),
+    ):
+        values.sort()
+        p90 = values[min(len(values) - 1, int(0.9 * len(values)))]
+        print(
+            f"{label}: median {statistics.median(values):.2f} s, "
+            f"p90 {p90:.2f} s, max {values[-1]:.2f} s"
+        )
     return 0
 
 
