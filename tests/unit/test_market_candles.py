@@ -51,9 +51,10 @@ def datadir(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_both_datadir_spellings_are_accepted(datadir: Path) -> None:
+def test_every_datadir_spelling_is_accepted(datadir: Path) -> None:
     assert resolve_exchange_dir(datadir) == datadir / "binance"
     assert resolve_exchange_dir(datadir / "binance") == datadir / "binance"
+    assert resolve_exchange_dir(datadir / "binance" / "futures") == datadir / "binance"
     with pytest.raises(CandleDataError, match="no futures candles found"):
         resolve_exchange_dir(datadir / "nothing")
 

@@ -679,8 +679,11 @@ class CointPairsStrategy(LiveMixin, IStrategy):
         The entry signal stays on its candle for the whole candle; after a quick stop or exit
         FreqTrade would enter again on it, and the new legs would share the old spread's name.
         """
-        own = tag.leg_a if tag.leg is Leg.A else tag.leg_b
-        for trade in Trade.get_trades_proxy(pair=own, is_open=False):
+        return self._closed_leg_exists(tag, tag.leg_a if tag.leg is Leg.A else tag.leg_b)
+
+    def _closed_leg_exists(self, tag: LegTag, symbol: str) -> bool:
+        """A closed trade on `symbol` belongs to this very spread instance."""
+        for trade in Trade.get_trades_proxy(pair=symbol, is_open=False):
             other = self.tags.tag_of(trade)
             if other is not None and other.key == tag.key:
                 return True
@@ -897,12 +900,7 @@ class CointPairsStrategy(LiveMixin, IStrategy):
         return reason
 
     def _twin_closed(self, tag: LegTag) -> bool:
-        twin = tag.leg_b if tag.leg is Leg.A else tag.leg_a
-        for trade in Trade.get_trades_proxy(pair=twin, is_open=False):
-            other = self.tags.tag_of(trade)
-            if other is not None and other.key == tag.key:
-                return True
-        return False
+        return self._closed_leg_exists(tag, tag.leg_b if tag.leg is Leg.A else tag.leg_a)
 
     def _twin_closed_now(self, tag: LegTag, current_time: datetime) -> bool:
         """The twin left in this same moment (both legs exit in one pass): not 'missing'."""

@@ -25,9 +25,10 @@ class CandleDataError(ValueError):
 
 
 def resolve_exchange_dir(datadir: str | Path) -> Path:
-    """Accept `user_data/data` or `user_data/data/binance`; return the folder holding `futures/`."""
+    """Accept `user_data/data`, `.../binance` or `.../binance/futures`; return the folder
+    holding `futures/` (FreqTrade's own layout)."""
     root = Path(datadir)
-    for candidate in (root / EXCHANGE, root):
+    for candidate in (root / EXCHANGE, root, root.parent if root.name == "futures" else root):
         if (candidate / "futures").is_dir():
             return candidate
     raise CandleDataError(

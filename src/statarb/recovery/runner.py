@@ -98,14 +98,7 @@ class _Timer:
 def run_recovery(options: RecoveryOptions) -> RecoveryOutcome:
     timer = _Timer()
     cwd = options.cwd or Path.cwd()
-    cfg = ftconfig.load(
-        options.config_files,
-        environ=os.environ if options.environ is None else options.environ,
-        cwd=cwd,
-        db_url=options.db_url,
-        user_data_dir=options.user_data_dir,
-        report_path=options.report_path,
-    )
+    cfg = _load_config(options, cwd)
     timer.lap("config")
     warnings: list[str] = []
     pair_entries = _pair_entries(cfg, warnings)
@@ -166,14 +159,7 @@ def write_error_report(options: RecoveryOptions, reason: str) -> RecoveryOutcome
     """Last resort after an unexpected failure: an ERROR report and a raised flag, if the
     configuration can still be loaded (ConfigError otherwise)."""
     cwd = options.cwd or Path.cwd()
-    cfg = ftconfig.load(
-        options.config_files,
-        environ=os.environ if options.environ is None else options.environ,
-        cwd=cwd,
-        db_url=options.db_url,
-        user_data_dir=options.user_data_dir,
-        report_path=options.report_path,
-    )
+    cfg = _load_config(options, cwd)
     context = ReportContext(datetime.now(UTC))
     return _finish(cfg, error_report(reason, context), None, options)
 
@@ -311,3 +297,14 @@ def _count(value: Any) -> str:
     if value is None:
         return "unknown"
     return str(len(value)) if isinstance(value, list) else str(value)
+
+
+def _load_config(options: RecoveryOptions, cwd: Path) -> ftconfig.RecoveryConfig:
+    return ftconfig.load(
+        options.config_files,
+        environ=os.environ if options.environ is None else options.environ,
+        cwd=cwd,
+        db_url=options.db_url,
+        user_data_dir=options.user_data_dir,
+        report_path=options.report_path,
+    )
