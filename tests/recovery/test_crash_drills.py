@@ -17,14 +17,18 @@ becomes an order), `drop_response` processes an order and loses its answer, `htt
 
 from __future__ import annotations
 
+import contextlib
 import signal
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from statarb.execution.journal import IntentRecord, IntentStatus
+from statarb.spread.client_ids import Leg, Purpose
 from support.live_bot import (
     HEDGE_ETH_XRP,
     HEDGE_SOL_ADA,
@@ -105,7 +109,8 @@ def held_request_refused(bot: LiveBot) -> bool:
     return any(o.get("code") == -1021 for o in bot.order_log())
 
 
-def intents(bot: LiveBot, leg: str, purpose: str) -> list[IntentRecord]:
+def intents(bot: LiveBot, leg: Leg, purpose: Purpose) -> list[IntentRecord]:
+    """The journal's intents of one leg and purpose, in the order they were written."""
     return [r for r in bot.intents() if r.leg == leg and r.purpose == purpose]
 
 
@@ -152,7 +157,7 @@ def assert_hedged(bot: LiveBot, leg_a: str, leg_b: str, hedge_ratio: float) -> N
 
 def spread_of(bot: LiveBot) -> str:
     """The spread instance this drill opened, as the journal names it."""
-    (entry_a,) = intents(bot, "A", "E")
+    (entry_a,) = intents(bot, Leg.A, Purpose.ENTRY)
     return entry_a.spread
 
 
@@ -179,7 +184,7 @@ def test_a_killed_after_leg_a_filled_before_leg_b_reached_the_exchange_twin_sent
     qty_a = float(trade_a["amount"])
     assert trade_a["pair"] == LEG_A and trade_a["is_short"]
     assert bot.exchange_positions() == {LEG_A: -qty_a}
-    (entry_b,) = intents(bot, "B", "E")
+    (entry_b,) = intents(bot, Leg.B, Purpose.ENTRY)
     assert entry_b.status is IntentStatus.PENDING and entry_b.spread == spread
     (entry_a,) = accepted(bot.order_log())
     assert entry_a["symbol"] == SOL  # the twin's request is still held: not in the books
@@ -202,7 +207,8 @@ def test_a_killed_after_leg_a_filled_before_leg_b_reached_the_exchange_twin_sent
     bot.wait_for(lambda: held_request_refused(bot), HOLD_MS / 1000 + 30, "the held request")
     assert_sides_agree(bot)
     assert_hedged(bot, LEG_A, LEG_B, HEDGE_SOL_ADA)
-    twin = intents(bot, "B", "E")[-1]  # attempt 0 again, or 1 if settled before re-sending
+    # The twin's last intent: attempt 0 again, or 1 if the ghost check settled 0 first.
+    twin = intents(bot, Leg.B, Purpose.ENTRY)[-1]
     first, *twin_requests = outcomes(bot.order_log())
     assert first == (SOL, entry_a["newClientOrderId"], False, "accepted", None)
     assert sorted(twin_requests, key=lambda row: row[3]) == [
@@ -243,7 +249,7 @@ def test_b_killed_while_the_guard_polls_for_a_lost_answer_restart_adopts_the_ord
     qty_b = bot.exchange_positions()[LEG_B]
     assert bot.exchange_positions() == {LEG_A: -qty_a, LEG_B: qty_b}
     assert qty_b == pytest.approx(HEDGE_SOL_ADA * qty_a)
-    (entry_b,) = intents(bot, "B", "E")
+    (entry_b,) = intents(bot, Leg.B, Purpose.ENTRY)
     assert entry_b.status is IntentStatus.PENDING
     entry_a, sent_b = bot.order_log()
     assert (sent_b["symbol"], sent_b["newClientOrderId"]) == (ADA, entry_b.client_order_id)
@@ -286,6 +292,75 @@ def test_b_killed_while_the_guard_polls_for_a_lost_answer_restart_adopts_the_ord
     assert recorded == [{"order_id": str(sent_b["orderId"])}]  # the very order that filled
 
 
+def test_b_killed_while_a_forced_first_legs_answer_is_held_its_orphan_is_flattened_once(
+    launch: Callable[..., LiveBot],
+) -> None:
+    """The same lost answer on leg A of a forced spread: it filled, nothing was recorded, and
+    no leg of the spread is in the DB, so there is nothing to adopt it into.
+
+    Decided behaviour: recovery names the orphan (from the bot's own entry of leg A) and asks
+    for it to be flattened; --flatten-orphans closes it with one reduce-only order, and a
+    second run sends nothing; the restarted bot sends nothing and holds nothing.
+    """
+    bot = launch()
+    bot.exchange.admin.inject_fault("drop_response", symbol=LEG_A, endpoint=ORDER,
+                                    mode="timeout", hold_ms=60_000)  # fmt: skip
+    bot.push_spread_z(OPEN_Z)
+
+    def force_enter() -> None:
+        # The REST call blocks while FreqTrade waits for the answer; the bot dies under it.
+        with contextlib.suppress(requests.RequestException):
+            bot.force_enter(LEG_A, "short")
+
+    forcing = threading.Thread(target=force_enter, daemon=True)
+    forcing.start()
+    bot.wait_for(lambda: fired(bot, "drop_response", SOL), 30, "leg A's answer held")
+    bot.kill()
+    forcing.join(timeout=35)
+
+    qty_a = -bot.exchange_positions()[LEG_A]
+    assert bot.exchange_positions() == {LEG_A: -qty_a} and qty_a > 0
+    assert bot.open_trades() == []
+    (entry_a,) = intents(bot, Leg.A, Purpose.ENTRY)
+    assert entry_a.status is IntentStatus.PENDING
+    (sent_a,) = bot.order_log()
+    assert sent_a["newClientOrderId"] == entry_a.client_order_id
+
+    result, report = bot.recover()
+    assert result.returncode == 0, result.stderr
+    assert report["recovery_status"] == "ALERT", report
+    assert finding_summary(report) == [
+        ("orphaned_position", LEG_A, "position", "SHORT", qty_a),
+        ("fill_missing_from_db", LEG_A, f"order {sent_a['orderId']}", "SELL", qty_a),
+    ], report["findings"]
+    (orphan,) = report["orphaned_positions"]
+    assert entry_a.client_order_id in orphan["recommendation"]
+    assert "--flatten-orphans" in orphan["recommendation"]
+    assert report["findings"][0]["details"]["adopted_at_start"] is False
+
+    # What the report asks for, twice (a restart loop runs recovery again): one close only.
+    for run in range(2):
+        result, again = bot.recover("--flatten-orphans")
+        assert result.returncode == 0, result.stderr
+        if run == 0:
+            assert [(a["symbol"], a["status"]) for a in again["actions"]] == [(LEG_A, "sent")]
+    assert not bot.exchange_positions()
+    closes = bot.order_log()[1:]
+    assert [(o["symbol"], o["side"], o["reduceOnly"], o["outcome"]) for o in closes] == [
+        (SOL, "BUY", True, "accepted")
+    ]
+
+    mark = len(bot.order_log())
+    bot.start()
+    bot.run_loops(5)
+    assert bot.order_log()[mark:] == []  # nothing sent at start
+    assert bot.open_trades() == [] and not bot.exchange_positions()
+    assert "order filled on the exchange but unknown to the bot's database" in bot.log(
+        since_start=True
+    )  # the journal's intent, settled by the ghost check: known, not re-sent
+    assert bot.review_flag.is_raised()
+
+
 # --------------------------------------------------------------------------- (c)
 def test_c_killed_halfway_through_closing_restart_closes_the_other_leg_only(
     launch: Callable[..., LiveBot],
@@ -313,7 +388,7 @@ def test_c_killed_halfway_through_closing_restart_closes_the_other_leg_only(
     (trade_b,) = bot.open_trades()
     assert trade_b["pair"] == LEG_B and float(trade_b["amount"]) == qty_b
     (trade_a,) = bot.rows("select id, exit_reason from trades where is_open = 0")
-    (exit_b,) = intents(bot, "B", "X")
+    (exit_b,) = intents(bot, Leg.B, Purpose.EXIT)
     assert exit_b.status is IntentStatus.PENDING
     before_kill = outcomes(bot.order_log())
     assert [(row[0], row[2]) for row in before_kill] == [(SOL, False), (ADA, False), (SOL, True)]
@@ -334,12 +409,12 @@ def test_c_killed_halfway_through_closing_restart_closes_the_other_leg_only(
     bot.wait_for(lambda: not bot.open_trades() and not bot.exchange_positions(), 60, "flat")
     bot.wait_for(lambda: held_request_refused(bot), HOLD_MS / 1000 + 30, "the held request")
     after = outcomes(bot.order_log())[len(before_kill) :]
-    last_exit_b = intents(bot, "B", "X")[-1]
+    last_exit_b = intents(bot, Leg.B, Purpose.EXIT)[-1]
     assert sorted(after, key=lambda row: row[3]) == [
         (ADA, last_exit_b.client_order_id, True, "accepted", None),  # B's exit, once
         (ADA, exit_b.client_order_id, True, "rejected", -1021),  # the held one, too old
     ]  # and no order for leg A: it is not re-opened
-    assert not intents(bot, "A", "E")[1:]
+    assert not intents(bot, Leg.A, Purpose.ENTRY)[1:]
     exits = bot.rows("select pair, exit_reason from trades order by id")
     assert exits == [
         {"pair": LEG_A, "exit_reason": trade_a["exit_reason"]},
