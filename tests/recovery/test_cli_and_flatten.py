@@ -71,6 +71,28 @@ def test_an_unrecorded_entry_is_named_by_its_client_order_id(site: Site):
     assert by_kind["broken_spread"]["details"]["twin_state"] == "orphan"
 
 
+def test_flatten_leaves_an_orphan_the_strategy_adopts_at_start_alone(site: Site):
+    """Closing the unrecorded twin would leave leg B naked, and the strategy (which re-sends
+    that entry under the same id and finds the filled order) would record a leg that is gone."""
+    site.prepare(BTC)
+    site.prepare(ETH)
+    tag_b = leg_tag(Leg.B, 1, 0.2, hedge_ratio=20.0)
+    cid_a = OrderIntent("PAIR_001", tag_b.opened_at, Leg.A, Purpose.ENTRY).client_order_id
+    site.market(BTC, "buy", 0.01, cid_a)  # filled, never recorded
+    order_b = site.market(ETH, "sell", 0.2)
+    site.record(filled_trade(order_b, ETH, tag=tag_b))
+    before = len(site.exchange.admin.order_log())
+    site.run(flatten_orphans=True)
+    report = site.report()
+    (action,) = report["actions"]
+    assert (action["symbol"], action["status"]) == (BTC, "skipped")
+    assert "adopted by the strategy at start" in action["detail"]
+    assert len(site.exchange.admin.order_log()) == before
+    assert sorted(p["symbol"] for p in site.exchange.admin.positions()) == ["BTCUSDT", "ETHUSDT"]
+    (orphan,) = report["orphaned_positions"]
+    assert orphan["recommendation"].startswith("Adopted at start")
+
+
 def test_flatten_leaves_a_working_close_alone_and_skips_finished_attempts(site: Site):
     site.exchange.admin.plant_position("BTCUSDT", "0.02", leverage=2, margin_type="ISOLATED")
     pos_time = next(iter(site.client.fapiPrivateV3GetPositionRisk()))["updateTime"]

@@ -4,11 +4,14 @@ own persistence: each finding kind as it arises from real orders, the report and
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 from recovery_site import BTC, ETH, SOL, Site, filled_trade, leg_tag
 
 from statarb.recovery.report import EXTRA_FIELDS, ORPHAN_FIELDS, SPEC_FIELDS
+from statarb.recovery.tradedb import OrderSpec
 from statarb.spread.client_ids import Leg, OrderIntent, Purpose
 
 
@@ -145,6 +148,46 @@ def test_leg_a_without_leg_b_is_a_broken_spread(site: Site):
     assert (finding["symbol"], finding["side"], finding["amount"]) == (BTC, "SHORT", 0.01)
     assert finding["spread_id"] == str(tag_a.key)
     assert finding["details"]["twin_state"] == "absent"
+
+
+def test_leg_b_left_open_after_leg_a_closed_is_named_a_spread_halfway_through_its_exit(
+    site: Site,
+):
+    # Killed between the two exits: the DB has leg A closed (FreqTrade's own records), leg B
+    # open. The report must say the spread was exiting (the strategy closes B at start), not
+    # that B's twin was never opened (the strategy would open it).
+    order_a, order_b = open_spread(site)
+    tag = leg_tag(Leg.A, 1, 0.01, hedge_ratio=20.0)
+    cid = OrderIntent("PAIR_001", tag.opened_at, Leg.A, Purpose.EXIT).client_order_id
+    exit_a = site.market(BTC, "sell", 0.01, cid, reduce_only=True)
+    site.db_path.unlink()  # recorded again: A closed by its exit, B still open
+    entry_a = filled_trade(order_a, BTC, tag=tag)
+    closed_at = datetime.fromtimestamp(int(exit_a["updateTime"]) / 1000, tz=UTC)
+    exit_price = float(exit_a["avgPrice"])
+    closed_a = replace(
+        entry_a,
+        is_open=False,
+        close_date=closed_at,
+        close_rate=exit_price,
+        orders=[
+            *entry_a.orders,
+            OrderSpec(str(exit_a["orderId"]), "sell", 0.01, 0.01, exit_price, is_entry=False),
+        ],
+    )
+    tag_b = leg_tag(Leg.B, 1, 0.2, hedge_ratio=20.0)
+    (a_id, _) = site.record(closed_a, filled_trade(order_b, ETH, tag=tag_b))
+    site.run()
+    report = site.report()
+    (finding,) = report["findings"]
+    assert (finding["kind"], finding["symbol"], finding["subject"]) == (
+        "broken_spread",
+        ETH,
+        "leg B without twin",
+    )
+    assert finding["details"]["twin_state"] == "closed"
+    assert finding["details"]["twin_trade_id"] == a_id
+    assert finding["details"]["twin_closed_at"] == closed_at.isoformat()
+    assert "twin_closed" in finding["recommendation"]
 
 
 def test_cross_margin_and_other_leverage_on_held_symbols(site: Site):

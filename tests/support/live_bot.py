@@ -1,9 +1,11 @@
 """A real `freqtrade trade` (dry_run false) with the strategy, against the local exchange.
 
-Shared by the execution-safety tests, the crash drills and the operations tests: one exchange
-and one bot per test module (starting FreqTrade costs seconds; 2 cores). Nothing is mocked:
-FreqTrade talks to the exchange over HTTP with signed requests, and tests steer the world
-through FreqTrade's REST API and the exchange's admin API.
+The one live-bot harness, shared by the execution-safety tests (one exchange and one bot per
+module: starting FreqTrade costs seconds; 2 cores) and the crash drills (one exchange and bot
+per drill, on a market folder generated once: each drill kills the bot, runs
+`scripts/state_recovery.py` on its config and starts it again on the same config and DB).
+Nothing is mocked: FreqTrade talks to the exchange over HTTP with signed requests, and tests
+steer the world through FreqTrade's REST API and the exchange's admin API.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -28,12 +31,15 @@ from statarb.atomic import atomic_write_json
 from statarb.backtest.config import backtest_config, load_base_config
 from statarb.exchange.client_config import freqtrade_exchange_config
 from statarb.exchange.launcher import RunningExchange, free_port, start_local_exchange
+from statarb.execution.journal import IntentJournal, IntentRecord
 from statarb.market import MarketSpec, PlantedPair, generate_market
 from statarb.market.store import write_market
 from statarb.pairs_config import PairEntry, PairsConfig, ScanWindow, write_pairs_config
+from statarb.safety.review_flag import ManualReviewFlag
 
 REPO = Path(__file__).resolve().parents[2]
 STRATEGY_PATH = REPO / "user_data" / "strategies"
+RECOVERY_SCRIPT = REPO / "scripts" / "state_recovery.py"
 LEG_A, LEG_B = "SOL/USDT:USDT", "ADA/USDT:USDT"
 OTHER_A, OTHER_B = "ETH/USDT:USDT", "XRP/USDT:USDT"
 HEDGE_SOL_ADA, HEDGE_ETH_XRP = 180.0, 1400.0
@@ -131,9 +137,17 @@ class LiveBot:
     def __post_init__(self) -> None:
         self.log_path = self.folder / "freqtrade.log"
         self._shocks: list[tuple[str, float]] = []
+        self.starts = 0
+        self._start_offset = 0
 
     # ------------------------------------------------------------------ process
     def start(self, timeout_s: float = 120.0) -> None:
+        """Start `freqtrade trade` (again: same config, same DB) and wait for its first
+        analysed candles; the log is appended to, and `log(since_start=True)` reads this run's."""
+        if self.alive():
+            raise RuntimeError("the bot is already running")
+        self.starts += 1
+        self._start_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         with self.log_path.open("ab") as out:
             self.process = subprocess.Popen(
                 [
@@ -156,7 +170,7 @@ class LiveBot:
                 env=bot_environment(),
             )
         self.wait_for(
-            lambda: "guarded order seam installed" in self.log() and self.ping(),
+            lambda: "guarded order seam installed" in self.log(since_start=True) and self.ping(),
             timeout_s,
             "the bot to start",
         )
@@ -194,11 +208,46 @@ class LiveBot:
     def db_path(self) -> Path:
         return self.user_data / "trading.db"
 
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+    def log(self, *, since_start: bool = False) -> str:
+        """The bot's log (every run so far), or only the current run's part."""
+        if not self.log_path.exists():
+            return ""
+        with self.log_path.open("rb") as handle:
+            handle.seek(self._start_offset if since_start else 0)
+            return handle.read().decode(errors="replace")
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
+
+    # ------------------------------------------------------------------ recovery and state
+    def recover(self, *args: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+        """`scripts/state_recovery.py` on the bot's config, as the container runs it before
+        `freqtrade trade`; returns the process result and the report it wrote."""
+        report_path = self.user_data / "logs" / "recovery_report.json"
+        report_path.unlink(missing_ok=True)
+        result = subprocess.run(
+            [sys.executable, str(RECOVERY_SCRIPT), "--config", str(self.config_path), *args],
+            cwd=self.folder,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+        report = json.loads(report_path.read_text()) if report_path.exists() else {}
+        return result, report
+
+    @property
+    def review_flag(self) -> ManualReviewFlag:
+        return ManualReviewFlag(self.user_data / "state" / "manual_review.json")
+
+    def intents(self) -> list[IntentRecord]:
+        """The strategy's order-intent journal as it is on disk now."""
+        path = self.user_data / "state" / "order_intents.json"
+        return IntentJournal(path).records() if path.exists() else []
+
+    def order_log(self) -> list[dict[str, Any]]:
+        """Every order request the exchange received, in arrival order, with its outcome."""
+        return self.exchange.admin.order_log()
 
     # ------------------------------------------------------------------ REST API
     @property
@@ -290,6 +339,15 @@ class LiveBot:
             f"timed out after {timeout_s:.0f}s waiting for {what}:\n" + self.log()[-5000:]
         )
 
+    def run_loops(self, seconds: float) -> None:
+        """Let the running bot go through several loops (process_throttle_secs is 1 s here);
+        fails if it dies meanwhile."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if not self.alive():
+                raise AssertionError("freqtrade exited while running loops:\n" + self.log()[-5000:])
+            time.sleep(0.2)
+
     # ------------------------------------------------------------------ both sides
     def exchange_positions(self) -> dict[str, float]:
         """Signed position quantity per ccxt symbol, from the exchange's own records."""
@@ -319,8 +377,11 @@ def start_live_bot(
     pair_ids: tuple[str, ...] = ("SOL_ADA", "ETH_XRP"),
     pair_overrides: dict[str, Any] | None = None,
     whitelist: list[str] | None = None,
+    market: Path | None = None,
 ) -> LiveBot:
-    market = live_market(folder / "market")
+    """Exchange + config + a started bot in `folder`; `market` reuses a generated market folder
+    (generating one costs seconds)."""
+    market = market or live_market(folder / "market")
     exchange = start_local_exchange(
         market,
         log_path=folder / "exchange.log",
@@ -381,8 +442,19 @@ def start_live_bot(
     config_path = folder / "config.json"
     atomic_write_json(config_path, config)
     bot = LiveBot(folder, exchange, config_path, api_port, username, password, legs)
-    bot.start()
+    try:
+        bot.start()
+    except BaseException:
+        bot.kill()
+        exchange.stop()
+        raise
     return bot
+
+
+def accepted_twice(orders: list[dict[str, Any]]) -> dict[str, int]:
+    """Client order ids the exchange accepted more than once (a duplicate order)."""
+    accepted = Counter(o["newClientOrderId"] for o in orders if o.get("outcome") == "accepted")
+    return {cid: n for cid, n in accepted.items() if n > 1}
 
 
 def dump(obj: Any) -> str:

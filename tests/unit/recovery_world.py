@@ -72,6 +72,7 @@ class World:
     fills: list[ExchangeFill] = field(default_factory=list)
     lookups: dict[str, ExchangeOrder] = field(default_factory=dict)
     trades: list[DbTrade] = field(default_factory=list)
+    closed: list[DbTrade] = field(default_factory=list)  # recently closed legs (tagged)
     known_order_ids: set[str] = field(default_factory=set)
     next_trade_id: int = 1
     next_order_id: int = 1000
@@ -244,7 +245,16 @@ class World:
             exists=True,
             open_trades=tuple(self.trades),
             known_order_ids=frozenset(self.known_order_ids),
+            closed_legs=tuple(self.closed),
         )
+
+    def close_trade(self, trade: DbTrade, minutes_ago: float = 2.0) -> DbTrade:
+        """The trade leaves the open trades (and its position the exchange), closed recently."""
+        closed = replace(trade, close_date=NOW - timedelta(minutes=minutes_ago))
+        self.trades = [t for t in self.trades if t.trade_id != trade.trade_id]
+        self.positions = [p for p in self.positions if p.symbol != trade.pair]
+        self.closed.append(closed)
+        return closed
 
     def replace_trade(self, trade: DbTrade, **changes: object) -> DbTrade:
         new = replace(trade, **changes)  # type: ignore[arg-type]

@@ -71,6 +71,20 @@ def test_a_lone_leg_gets_its_twin_at_once_then_retries_then_is_closed() -> None:
     assert action.qty_a == pytest.approx(0.5, abs=0.001)
 
 
+def test_a_lone_leg_whose_twin_was_closed_is_never_given_a_new_twin() -> None:
+    # A bot killed between the two exits of a spread: leg A closed, leg B still open. The
+    # restarted bot must close B, not re-open A (a second entry of a spread being closed).
+    for lone in (inputs(0.0, 8.335), inputs(0.5, 0.0)):
+        for state in ({}, {"twin_attempted": True}, {"twin_retries": 5}, {"last_action_ms": None}):
+            action = plan_hedge(replace(lone, twin_closed=True, **state))
+            assert action.kind is HedgeKind.FOLLOW_EXIT, (lone, state, action)
+            assert action.qty_a == action.qty_b == 0.0
+    # An order still working on the lone leg (its exit) is waited for first.
+    assert plan_hedge(inputs(0.0, 8.335, twin_closed=True, leg_b=leg(8.335, busy=True))).kind is (
+        HedgeKind.WAIT
+    )
+
+
 def test_a_reduction_that_keeps_failing_ends_flat_not_unhedged() -> None:
     assert plan_hedge(inputs(0.35, 8.335, reduce_attempts=5)).kind is HedgeKind.FLATTEN
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -58,14 +59,19 @@ def test_orphaned_short_is_reported_as_short_with_the_exchange_numbers():
     assert "--flatten-orphans" in finding.recommendation
 
 
-def test_orphan_from_an_unrecorded_bot_order_names_its_spread_and_leg():
-    world = World()
+def unrecorded_entry_of_leg_a(world: World, purpose: Purpose = Purpose.ENTRY, attempt: int = 0):
+    """Leg A's order went out, filled, and the bot died before recording it: DB has leg B."""
     a, _ = world.spread("P1", BTC, ETH, 0.5, 16.67)
-    # Leg A's entry went out, filled, and the bot died before recording it: DB has only leg B.
     world.trades = [t for t in world.trades if t.trade_id != a.trade_id]
     world.known_order_ids -= {o.order_id for o in a.orders}
-    cid = OrderIntent("P1", a.tag.opened_at, Leg.A, Purpose.ENTRY).client_order_id
+    cid = OrderIntent("P1", a.tag.opened_at, Leg.A, purpose, attempt).client_order_id
     world.fill(BTC, 0.5, "777", client_order_id=cid)
+    return a, cid
+
+
+def test_orphan_from_an_unrecorded_bot_order_names_its_spread_and_leg():
+    world = World()
+    a, cid = unrecorded_entry_of_leg_a(world)
     result = run(world)
     orphan = result.of_kind(FindingKind.ORPHANED_POSITION)[0]
     assert orphan.spread_id == str(a.tag.key)
@@ -81,7 +87,57 @@ def test_orphan_from_an_unrecorded_bot_order_names_its_spread_and_leg():
     lone = result.of_kind(FindingKind.BROKEN_SPREAD)[0]
     assert lone.symbol == ETH
     assert lone.details["twin_state"] == "orphan"
-    assert "--flatten-orphans" in lone.recommendation
+
+
+def test_an_unrecorded_entry_of_the_missing_twin_is_adopted_at_start_not_flattened():
+    # The strategy re-sends that entry under the same client id and the guard returns the
+    # existing order: closing the position instead would leave leg B naked and make the bot
+    # record an order whose position is gone.
+    world = World()
+    unrecorded_entry_of_leg_a(world)
+    result = run(world)
+    orphan = result.of_kind(FindingKind.ORPHANED_POSITION)[0]
+    lone = result.of_kind(FindingKind.BROKEN_SPREAD)[0]
+    assert orphan.details["adopted_at_start"] is True
+    assert orphan.recommendation.startswith("Adopted at start")
+    assert "Do NOT close it" in orphan.recommendation
+    assert lone.details["twin_adopted_at_start"] is True
+    assert "adopts it as the twin" in lone.recommendation
+    assert "Do not flatten" in lone.recommendation
+    assert orphan.severity is lone.severity is Severity.REVIEW  # a person still confirms
+
+
+@pytest.mark.parametrize(
+    ("purpose", "attempt", "why"),
+    [
+        (Purpose.ENTRY, 5, "the twin's retries are spent: the strategy closes leg B instead"),
+        (Purpose.TOP_UP, 0, "not an entry: nothing re-sends it as the twin"),
+    ],
+)
+def test_an_unrecorded_order_the_strategy_will_not_adopt_is_to_be_flattened(
+    purpose: Purpose, attempt: int, why: str
+):
+    world = World()
+    unrecorded_entry_of_leg_a(world, purpose, attempt)
+    result = run(world)
+    orphan = result.of_kind(FindingKind.ORPHANED_POSITION)[0]
+    lone = result.of_kind(FindingKind.BROKEN_SPREAD)[0]
+    assert orphan.details["adopted_at_start"] is False, why
+    assert "--flatten-orphans" in orphan.recommendation, why
+    assert lone.details["twin_adopted_at_start"] is False, why
+    assert "--flatten-orphans" in lone.recommendation, why
+
+
+def test_an_unrecorded_entry_of_a_spread_with_no_open_leg_is_not_adopted():
+    world = World()
+    a, _b = world.spread("P1", BTC, ETH, 0.5, 16.67)
+    world.trades, world.known_order_ids = [], set()
+    world.positions = [p for p in world.positions if p.symbol == BTC]
+    cid = OrderIntent("P1", a.tag.opened_at, Leg.A, Purpose.ENTRY).client_order_id
+    world.fill(BTC, 0.5, "777", client_order_id=cid)
+    (orphan,) = run(world).of_kind(FindingKind.ORPHANED_POSITION)
+    assert orphan.details["adopted_at_start"] is False
+    assert "--flatten-orphans" in orphan.recommendation
 
 
 def test_orphan_close_to_liquidation_says_so_first():
@@ -239,7 +295,36 @@ def test_lone_leg_without_its_twin_is_a_broken_spread():
     assert (finding.symbol, finding.amount, finding.side) == (BTC, 0.5, "LONG")
     assert finding.spread_id == str(a.tag.key)
     assert finding.details["twin_state"] == "absent"
-    assert "twin_missing" in finding.recommendation
+    assert "the strategy opens it in the hedge ratio" in finding.recommendation
+    assert "never doubled" in finding.recommendation
+
+
+def test_a_lone_leg_whose_twin_just_closed_was_halfway_through_its_exit():
+    # Killed between the two exits: the restarted strategy closes B (twin_closed); the report
+    # must say so, not that it will open a new twin.
+    world = World()
+    a, _b = world.spread("P1", BTC, ETH, 0.5, 16.67)
+    closed_a = world.close_trade(a)
+    (finding,) = run(world).findings
+    assert finding.kind is FindingKind.BROKEN_SPREAD
+    assert (finding.symbol, finding.subject) == (ETH, "leg B without twin")
+    assert finding.details["twin_state"] == "closed"
+    assert finding.details["twin_trade_id"] == closed_a.trade_id
+    assert finding.details["twin_closed_at"] == closed_a.close_date.isoformat()
+    assert "halfway through closing" in finding.recommendation
+    assert "twin_closed" in finding.recommendation
+    assert "opens it" not in finding.recommendation
+
+
+def test_a_closed_trade_of_another_spread_instance_does_not_count_as_the_twin():
+    world = World()
+    a, _b = world.spread("P1", BTC, ETH, 0.5, 16.67)
+    old_a = replace(a, trade_id=99, tag=replace(a.tag, opened_at=a.tag.opened_at - timedelta(1)))
+    world.trades = [t for t in world.trades if t.trade_id != a.trade_id]
+    world.positions = [p for p in world.positions if p.symbol != BTC]
+    world.closed.append(replace(old_a, close_date=NOW))
+    (finding,) = run(world).findings
+    assert finding.details["twin_state"] == "absent"
 
 
 def test_legs_out_of_hedge_ratio_are_a_broken_spread():

@@ -7,6 +7,9 @@ Legs do not fill as one. The rules (SPEC §2 stage 4, issue 5), decided from CON
    once, in the hedge ratio of what the lone leg holds, retrying every `retry_wait` up to
    `max_retries` times; then close the lone leg (FLATTEN) — a naked leveraged leg is exactly
    the risk the strategy exists to avoid — and ask for a manual review.
+   A twin that was open and has been CLOSED is not missing: the spread is on its way out
+   (e.g. a bot killed between the two exits). The lone leg follows it (its exit rule closes
+   it); opening a new twin would re-enter a spread that is being closed.
 3. The legs out of ratio (e.g. A filled 70 %, B 100 %): bring the leg that is ahead DOWN to
    match at once (reduce-only), so the spread is hedged again without waiting for a fill.
    If the reduction keeps failing (`max_retries`), close both legs and ask for review.
@@ -25,6 +28,8 @@ from enum import StrEnum
 
 from statarb.spread.client_ids import Leg
 
+MAX_RETRIES = 5  # SPEC stage 4/6: at most 5 retries of an order, then manual review
+
 
 class HedgeKind(StrEnum):
     WAIT = "wait"
@@ -34,6 +39,7 @@ class HedgeKind(StrEnum):
     TOP_UP = "top_up"  # add to both legs (qty_a, qty_b)
     OPEN_TWIN = "open_twin"  # open the missing `leg`
     FLATTEN = "flatten"  # close every leg that is open; manual review
+    FOLLOW_EXIT = "follow_exit"  # the twin was closed: the lone leg exits too, no new twin
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,7 @@ class HedgeInputs:
     top_up_rounds: int
     last_action_ms: int | None  # when the last order of this spread was sent
     now_ms: int
+    twin_closed: bool = False  # the missing leg's trade was open and has been closed
 
 
 @dataclass(frozen=True)
@@ -86,7 +93,7 @@ def plan_hedge(
     *,
     tolerance: float = 0.01,
     retry_wait_ms: int = 2_000,
-    max_retries: int = 5,
+    max_retries: int = MAX_RETRIES,
 ) -> HedgeAction:
     a, b, beta = inputs.leg_a, inputs.leg_b, inputs.hedge_ratio
     if a.has_open_order or b.has_open_order:
@@ -136,6 +143,11 @@ def plan_hedge(
 def _lone_leg(inputs: HedgeInputs, waited: bool, max_retries: int) -> HedgeAction:
     a, b, beta = inputs.leg_a, inputs.leg_b, inputs.hedge_ratio
     missing = Leg.B if a.exists else Leg.A
+    if inputs.twin_closed:
+        return HedgeAction(
+            HedgeKind.FOLLOW_EXIT,
+            f"leg {missing} was closed: the spread is exiting, the lone leg follows it out",
+        )
     if inputs.twin_retries >= max_retries:
         return HedgeAction(
             HedgeKind.FLATTEN,

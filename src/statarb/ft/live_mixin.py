@@ -11,7 +11,7 @@ FreqTrade 2026.9 offers per-pair callbacks only; a spread needs both legs handle
 - `confirm_trade_exit`: the exit intent's client order id.
 
 The host class provides: settings, book, dp, wallets, review_flag, tags, timeframe,
-_tf_minutes, thresholds_for, _candles_of, lock_pair, unlock_reason.
+_tf_minutes, thresholds_for, _candles_of, _twin_closed, lock_pair, unlock_reason.
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from typing import Any
 from freqtrade.enums import RunMode
 from freqtrade.persistence import Order, PairLocks, Trade
 
-from statarb.execution.hedging import HedgeAction, HedgeKind
+from statarb.execution.hedging import MAX_RETRIES, HedgeAction, HedgeKind
 from statarb.execution.journal import IntentStatus
 from statarb.ft.trades import freqtrade_bot, market_of
-from statarb.live.execution import MAX_RETRIES, LegSnapshot, LiveExecution
+from statarb.live.execution import LegSnapshot, LiveExecution
 from statarb.pairs_config import PairsConfigError, describe_pairs_change, load_pairs_config
 from statarb.safety.log import Category, log
 from statarb.spread.client_ids import Leg, Purpose
@@ -168,7 +168,12 @@ class LiveMixin:
             if key in self._exiting or key in self.live.flatten:
                 continue
             tag = next(iter(legs_of.values())).tag
-            action = self.live.plan(key, tag, legs_of, self._markets(tag), self._prices(tag))
+            # Durable, unlike `_exiting`: after a restart halfway through closing a spread,
+            # the leg left open must follow its closed twin out, not get a new twin.
+            twin_closed = len(legs_of) == 1 and self._twin_closed(tag)
+            action = self.live.plan(
+                key, tag, legs_of, self._markets(tag), self._prices(tag), twin_closed
+            )
             self._hedge_plans[key] = action
             self._act(key, tag, action, legs_of)
         if self.live.monitor_due():

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from statarb.execution.guard import DEFAULT_RECV_WINDOW_MS, OrderGuard
-from statarb.execution.hedging import HedgeAction, HedgeInputs, LegState, plan_hedge
+from statarb.execution.hedging import MAX_RETRIES, HedgeAction, HedgeInputs, LegState, plan_hedge
 from statarb.execution.journal import IntentJournal, IntentRecord, IntentStatus
 from statarb.execution.monitor import LegView, PositionView, SpreadReport, monitor_spread
 from statarb.live.ccxt_port import CcxtPort
@@ -29,7 +29,6 @@ logger = logging.getLogger(__name__)
 GHOST_CHECK_AFTER_MS = 5_000  # SPEC: query an order 5 s after placing it
 MONITOR_EVERY_MS = 5_000
 REPORT_EVERY_MS = 60_000
-MAX_RETRIES = 5
 
 
 def now_ms() -> int:
@@ -226,8 +225,10 @@ class LiveExecution:
         legs: dict[Leg, LegSnapshot],
         markets: dict[str, tuple[float, float]],
         prices: dict[str, float],
+        twin_closed: bool = False,
     ) -> HedgeAction:
-        """The next hedging step for one spread from the legs' confirmed fills."""
+        """The next hedging step for one spread from the legs' confirmed fills;
+        `twin_closed`: the leg missing now was open and has been closed (the spread exits)."""
         spread = str(key)
         planned_a = tag.planned_qty if tag.leg is Leg.A else tag.planned_qty / tag.hedge_ratio
         planned_b = tag.planned_qty if tag.leg is Leg.B else tag.planned_qty * tag.hedge_ratio
@@ -260,6 +261,7 @@ class LiveExecution:
                 top_up_rounds=self.sends(spread, "A", str(Purpose.TOP_UP)),
                 last_action_ms=self.last_action_ms(spread),
                 now_ms=now_ms(),
+                twin_closed=twin_closed,
             ),
             max_retries=MAX_RETRIES,
         )

@@ -173,7 +173,7 @@ def _snapshot(
     since = _sql_time(fills_since)
     trade_rows = con.execute(
         "SELECT id, pair, is_short, amount, open_rate, leverage, open_date, enter_tag, "
-        "stake_amount FROM trades WHERE is_open = 1 ORDER BY id"
+        "stake_amount, close_date FROM trades WHERE is_open = 1 ORDER BY id"
     ).fetchall()
     open_ids = [int(r["id"]) for r in trade_rows]
     orders = _orders_of(con, open_ids)
@@ -195,6 +195,8 @@ def _snapshot(
         r[0] for r in con.execute(f"SELECT DISTINCT t.pair FROM trades t WHERE {recent}", (since,))
     )
     total = int(con.execute("SELECT COUNT(*) FROM trades").fetchone()[0])
+    partners = sorted({t.tag.partner for t in trades if t.tag is not None})
+    closed = _closed_legs(con, partners, since, tables, timeframe_minutes, pair_entries)
     return DbSnapshot(
         source=source,
         exists=True,
@@ -203,6 +205,31 @@ def _snapshot(
         recent_pairs=tuple(sorted(pairs)),
         total_trades=total,
         notes=notes,
+        closed_legs=closed,
+    )
+
+
+def _closed_legs(
+    con: sqlite3.Connection,
+    pairs: list[str],
+    since: str,
+    tables: set[str],
+    timeframe_minutes: int | None,
+    pair_entries: Mapping[str, Mapping[str, Any]] | None,
+) -> tuple[DbTrade, ...]:
+    """Trades on `pairs` closed since `since`, tagged (the open legs' possible closed twins)."""
+    if not pairs:
+        return ()
+    marks = ",".join("?" * len(pairs))
+    rows = con.execute(
+        "SELECT id, pair, is_short, amount, open_rate, leverage, open_date, enter_tag, "
+        "stake_amount, close_date FROM trades WHERE is_open = 0 AND close_date >= ? "
+        f"AND pair IN ({marks}) ORDER BY id",
+        [since, *pairs],
+    ).fetchall()
+    tags = _tags_of(con, [int(r["id"]) for r in rows], tables)
+    return tuple(
+        _trade(row, (), tags.get(int(row["id"])), timeframe_minutes, pair_entries) for row in rows
     )
 
 
@@ -271,6 +298,7 @@ def _trade(
         enter_tag=row["enter_tag"],
         stake_usdt=_float(row["stake_amount"]) or 0.0,
         orders=orders,
+        close_date=_utc(row["close_date"]),
     )
     if raw_tag is not None:
         try:

@@ -38,7 +38,7 @@ class FlattenAction:
     side: str  # the closing order's side
     qty_base: float
     client_order_id: str
-    status: str  # "sent", "already working", "failed", "attempts exhausted"
+    status: str  # "sent", "already working", "failed", "attempts exhausted", "skipped"
     order_id: str | None = None
     filled_base: float | None = None
     detail: str = ""
@@ -81,7 +81,18 @@ def flatten_orphans(
             continue
         pos = by_symbol[finding.symbol]
         intent = flatten_intent(pos, finding.details.get("origin_client_order_id"))
-        action = _flatten_one(reader, pos, intent)
+        if finding.details.get("adopted_at_start"):
+            # The strategy takes this position in as the missing leg of its spread (same
+            # client order id, found on the exchange). Closing it now would leave the other
+            # leg naked, and the bot would then record an order whose position is gone.
+            action = FlattenAction(
+                pos.symbol, "SELL" if pos.qty_base > 0 else "BUY", abs(pos.qty_base),
+                intent.client_order_id, "skipped",
+                detail="adopted by the strategy at start as the missing leg of spread "
+                f"{finding.spread_id}: not closed",
+            )  # fmt: skip
+        else:
+            action = _flatten_one(reader, pos, intent)
         log(
             logger,
             Category.SAFETY,

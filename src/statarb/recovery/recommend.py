@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from statarb.execution.hedging import MAX_RETRIES
 from statarb.recovery.snapshots import DbTrade, ExchangeOrder, ExchangePosition, side_of
 from statarb.spread.client_ids import Leg
 
@@ -39,7 +40,7 @@ def liquidation_distance(pos: ExchangePosition) -> float | None:
     return abs(pos.mark_price - pos.liquidation_price) / pos.mark_price
 
 
-def orphan(pos: ExchangePosition, origin: Attribution | None) -> str:
+def orphan(pos: ExchangePosition, origin: Attribution | None, *, adopted: bool = False) -> str:
     head = ""
     distance = liquidation_distance(pos)
     if distance is not None and distance < LIQUIDATION_WARNING_DISTANCE:
@@ -48,6 +49,16 @@ def orphan(pos: ExchangePosition, origin: Attribution | None) -> str:
             f"liquidation price {pos.liquidation_price:.8g}. "
         )
     what = f"{pos.side} {_qty(pos.amount)} {pos.symbol} is on the exchange but not in the DB"
+    if adopted and origin is not None:
+        return (
+            f"{head}Adopted at start - {what}: it comes from {_describe(origin)}, which filled "
+            "but was never recorded (the bot died between sending and recording). The spread's "
+            "other leg is open in the DB, so at start the strategy completes the spread with "
+            "it: it re-sends that entry under the same client order id, finds the order on the "
+            f"exchange and records it as leg {origin.leg} - no order is sent. Do NOT close it "
+            "(the other leg would be left naked and get a new twin); --flatten-orphans leaves "
+            "it alone. Acknowledge the review once /api/v1/status shows both legs."
+        )
     if origin is not None and origin.ours:
         why = (
             f": it comes from {_describe(origin)}, which filled but was never recorded "
@@ -173,26 +184,58 @@ def wrong_side(spread_id: str, leg: Leg, trade: DbTrade, should_be_short: bool) 
     )
 
 
-def lone_leg(spread_id: str, leg: Leg, trade: DbTrade, twin_symbol: str, twin_state: str) -> str:
+def lone_leg(
+    spread_id: str,
+    leg: Leg,
+    trade: DbTrade,
+    twin_symbol: str,
+    twin_state: str,
+    closed_twin: DbTrade | None = None,
+    adopted: bool = False,
+) -> str:
+    """What the live strategy does at start with a leg open without its twin, by the twin's
+    state: closed (follow it out), orphan of its own entry (adopt), ghost, absent (open it)."""
     head = (
         f"Leg {leg} {trade.pair} (trade #{trade.trade_id}) of spread {spread_id} is open without "
         f"its twin {twin_symbol}: not market-neutral."
     )
+    if twin_state == "closed" and closed_twin is not None:
+        closed = closed_twin.close_date
+        when = closed.strftime("%Y-%m-%d %H:%M:%S UTC") if closed else "recently"
+        return (
+            f"{head} The twin's trade #{closed_twin.trade_id} was closed at {when}: the bot "
+            "stopped halfway through closing the spread. At start the strategy closes this leg "
+            "too (exit reason twin_closed) and never re-opens the twin. Confirm no trade of the "
+            "spread is left open, or close this leg on Binance."
+        )
+    if twin_state == "orphan" and adopted:
+        return (
+            f"{head} The twin IS on the exchange (see orphaned_position): the bot's own entry "
+            "for it filled but was never recorded. At start the strategy adopts it as the twin "
+            "(same client order id, found on the exchange: no new order) and the spread is "
+            "whole again. Do not flatten it; confirm both legs in /api/v1/status."
+        )
     if twin_state == "orphan":
         return (
-            f"{head} The twin IS on the exchange but not in the DB (orphaned position): the "
-            "strategy will close this leg as twin-missing and leave the orphan unhedged. Flatten "
-            f"the orphan with {FLATTEN_HINT} or close both on Binance."
+            f"{head} The twin's symbol holds a position the DB does not know (orphaned "
+            "position) that the strategy will not take in as the twin: at start it either "
+            "opens the twin with a new order (Binance nets it into that position) or, if the "
+            f"twin's retries are spent, closes this leg. Flatten the orphan with {FLATTEN_HINT} "
+            "or close both on Binance."
         )
     if twin_state == "ghost":
         return (
             f"{head} The twin's DB trade has no position on the exchange (ghost trade): once "
-            "FreqTrade closes that trade, the strategy closes this leg (twin-missing). Confirm "
+            "FreqTrade closes that trade, the strategy closes this leg (twin_closed). Confirm "
             "it did, or close it on Binance."
         )
     return (
-        f"{head} At start the strategy closes a lone leg (exit reason twin_missing) once its "
-        "entry pass is over. Confirm it did, or close it on Binance."
+        f"{head} The bot holds no trade for the twin (its entry was refused, lost before "
+        "reaching the exchange, or never sent). At start the strategy opens it in the hedge "
+        "ratio of what this leg holds - a twin entry in flight at the crash is first looked up "
+        f"on the exchange by its client order id, so it is never doubled - up to "
+        f"{MAX_RETRIES} retries 2 s apart; if it still cannot, it closes this leg and keeps the "
+        "review flag up. Confirm both legs in /api/v1/status, or close this leg on Binance."
     )
 
 

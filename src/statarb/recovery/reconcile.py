@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from statarb.execution.hedging import MAX_RETRIES
 from statarb.recovery import recommend
 from statarb.recovery.findings import (
     KIND_ORDER,
@@ -132,6 +133,8 @@ class _View:
     trades_by_pair: Mapping[str, tuple[DbTrade, ...]]
     db_order_ids: frozenset[str]
     fills_by_order: Mapping[str, tuple[ExchangeFill, ...]]
+    open_legs: Mapping[str, frozenset[Leg]]  # spread id → legs with an open tagged trade
+    closed_legs: Mapping[tuple[str, Leg], DbTrade]  # (spread id, leg) → its closed trade
 
     @classmethod
     def build(cls, exchange: ExchangeSnapshot, db: DbSnapshot, warnings: list[str]) -> _View:
@@ -164,6 +167,13 @@ class _View:
         fills: dict[str, list[ExchangeFill]] = defaultdict(list)
         for fill in exchange.fills:
             fills[fill.order_id].append(fill)
+        open_legs: dict[str, set[Leg]] = defaultdict(set)
+        for trade in db.open_trades:
+            if trade.tag is not None:
+                open_legs[str(trade.tag.key)].add(trade.tag.leg)
+        closed = {
+            (str(t.tag.key), t.tag.leg): t for t in db.closed_legs if t.tag is not None
+        }  # the latest closed trade of a leg wins (ordered by id)
         return cls(
             exchange=exchange,
             db=db,
@@ -171,6 +181,30 @@ class _View:
             trades_by_pair={k: tuple(v) for k, v in trades.items()},
             db_order_ids=frozenset(order_ids),
             fills_by_order={k: tuple(v) for k, v in fills.items()},
+            open_legs={k: frozenset(v) for k, v in open_legs.items()},
+            closed_legs=closed,
+        )
+
+    def adopted_at_start(self, origin: Attribution | None) -> bool:
+        """Will the strategy take this unrecorded fill in as the missing leg of its spread?
+
+        Yes when it is the bot's own ENTRY of leg L of spread S whose other leg is open in the
+        DB, L has no open trade and was not closed, and the entry's retry budget is not spent:
+        the hedging plan then re-sends that entry under the SAME client order id, the guard
+        finds the order on the exchange and returns it, and FreqTrade records it as the trade
+        of leg L — no order is sent. (With the budget spent it closes the other leg instead.)
+        """
+        if origin is None or not origin.ours or origin.leg is None:
+            return False
+        if origin.purpose is not Purpose.ENTRY or (origin.attempt or 0) >= MAX_RETRIES:
+            return False
+        spread = str(origin.spread_id)
+        twin = Leg.B if origin.leg is Leg.A else Leg.A
+        legs = self.open_legs.get(spread, frozenset())
+        return (
+            twin in legs
+            and origin.leg not in legs
+            and (spread, origin.leg) not in (self.closed_legs)
         )
 
     def mark(self, symbol: str) -> float | None:
@@ -237,6 +271,7 @@ def _compare_symbol(view: _View, symbol: str) -> Finding | None:
     mark = view.mark(symbol)
     if pos is not None and not trades:
         origin = view.origin_of_position(symbol)
+        adopted = view.adopted_at_start(origin)
         return Finding(
             kind=FindingKind.ORPHANED_POSITION,
             severity=Severity.REVIEW,
@@ -246,7 +281,7 @@ def _compare_symbol(view: _View, symbol: str) -> Finding | None:
             entry_price=pos.entry_price,
             current_price=mark,
             current_pnl=pos.unrealized_pnl_usdt,
-            recommendation=recommend.orphan(pos, origin),
+            recommendation=recommend.orphan(pos, origin, adopted=adopted),
             spread_id=origin.spread_id if origin else None,
             subject="position",
             details={
@@ -254,6 +289,7 @@ def _compare_symbol(view: _View, symbol: str) -> Finding | None:
                 "position_amt": pos.qty_base,
                 "liquidation_price": pos.liquidation_price,
                 "origin_client_order_id": origin.client_order_id if origin else None,
+                "adopted_at_start": adopted,
                 "pnl_basis": "exchange unrealized P&L of the position",
             },
         )
@@ -507,23 +543,42 @@ def _tagged_spread(
     if len(held) == 1:
         ((leg, trade),) = held.items()
         assert trade.tag is not None
-        twin_trade = legs.get(Leg.B if leg is Leg.A else Leg.A)
+        twin_leg = Leg.B if leg is Leg.A else Leg.A
+        twin_trade = legs.get(twin_leg)
         twin_symbol = trade.tag.partner
-        twin_state = (
-            "ghost"
-            if twin_trade is not None
-            else "orphan"
-            if twin_symbol in view.positions and not view.trades_by_pair.get(twin_symbol)
-            else "absent"
-        )
+        closed_twin = view.closed_legs.get((spread_id, twin_leg))
+        adopted = False
+        if twin_trade is not None:
+            twin_state = "ghost"  # the DB holds it, the exchange does not
+        elif closed_twin is not None:
+            twin_state = "closed"  # the spread was halfway through its exit
+        elif twin_symbol in view.positions and not view.trades_by_pair.get(twin_symbol):
+            twin_state = "orphan"  # on the exchange, not in the DB
+            adopted = view.adopted_at_start(view.origin_of_position(twin_symbol))
+        else:
+            twin_state = "absent"  # never opened
+        details: dict[str, object] = {
+            "leg": str(leg),
+            "twin_symbol": twin_symbol,
+            "twin_state": twin_state,
+        }
+        if closed_twin is not None:
+            details["twin_trade_id"] = closed_twin.trade_id
+            details["twin_closed_at"] = (
+                closed_twin.close_date.isoformat() if closed_twin.close_date else None
+            )
+        if twin_state == "orphan":
+            details["twin_adopted_at_start"] = adopted
         return [
             _leg_finding(
                 view,
                 spread_id,
                 trade,
                 f"leg {leg} without twin",
-                recommend.lone_leg(spread_id, leg, trade, twin_symbol, twin_state),
-                {"leg": str(leg), "twin_symbol": twin_symbol, "twin_state": twin_state},
+                recommend.lone_leg(
+                    spread_id, leg, trade, twin_symbol, twin_state, closed_twin, adopted
+                ),
+                details,
             )
         ]
     if len(held) == 2:

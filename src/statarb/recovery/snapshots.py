@@ -159,6 +159,7 @@ class DbTrade:
     orders: tuple[DbOrder, ...] = ()
     tag: LegTag | None = None
     tag_problem: str | None = None  # why a stored spread tag could not be read, if it could not
+    close_date: datetime | None = None  # UTC; None while the trade is open
 
     @property
     def side(self) -> str:
@@ -182,6 +183,10 @@ class DbSnapshot:
     # window: a user trade whose order is not here is a fill the database never recorded.
     known_order_ids: frozenset[str]
     recent_pairs: tuple[str, ...] = ()  # pairs of those trades
+    # Trades closed inside the fills window on the partner symbols of the open legs, with their
+    # tags: a lone leg whose twin is here was halfway through its spread's exit, not unhedged
+    # from the start (the strategy closes it instead of opening a new twin).
+    closed_legs: tuple[DbTrade, ...] = ()
     total_trades: int = 0
     notes: tuple[str, ...] = ()  # how it was read (e.g. a hot journal rolled back on a copy)
 
