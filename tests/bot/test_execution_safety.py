@@ -22,16 +22,20 @@ from support.live_bot import HEDGE_SOL_ADA, LEG_A, LEG_B, LiveBot, start_live_bo
 pytestmark = pytest.mark.bot
 
 STEP_A, STEP_B = 1.0, 1.0  # SOL and ADA lot steps on the local exchange (as on Binance)
+OPEN_Z, STOP_Z = 6.0, 12.0
 
 
 @pytest.fixture(scope="module")
 def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveBot]:
     # One pair, and an entry threshold just under the stop: no signal of its own interferes;
     # every spread here is a forced one (the execution path is the same as for signals).
+    # Within a 1m candle the local exchange walks each price through its low and high, which
+    # swings a stretched spread's live z by a few units in seconds: the bands sit far apart
+    # (open near 6, stop at 12) so only the moves a scenario makes can stop or close it.
     running = start_live_bot(
         tmp_path_factory.mktemp("execution"),
         pair_ids=("SOL_ADA",),
-        pair_overrides={"z_score_threshold": 3.95, "stop_loss_z": 4.0},
+        pair_overrides={"z_score_threshold": 11.95, "stop_loss_z": STOP_Z},
     )
     try:
         yield running
@@ -114,8 +118,8 @@ def assert_end_state(bot: LiveBot) -> None:
 
 
 def open_short_spread(bot: LiveBot) -> None:
-    """Stretch the spread (z ≈ +2.6) and force a short spread: leg A short, twin B long."""
-    bot.push_spread_z(2.6)
+    """Stretch the spread (z ≈ +6) and force a short spread: leg A short, twin B long."""
+    bot.push_spread_z(OPEN_Z)
     answer = bot.force_enter(LEG_A, "short")
     assert answer.ok, answer.text
 
@@ -223,7 +227,7 @@ def test_a_429_storm_during_entry_opens_both_legs_or_neither(clean: LiveBot) -> 
     bot.exchange.admin.inject_fault(
         "http_error", status=429, symbol=LEG_A, endpoint="POST /fapi/v1/order", count=3
     )
-    bot.push_spread_z(2.6)
+    bot.push_spread_z(OPEN_Z)
     assert not bot.force_enter(LEG_A, "short").ok
     assert not bot.open_trades() and not bot.exchange_positions()
     bot.exchange.admin.clear_faults()
@@ -241,7 +245,7 @@ def test_a_leg_that_cannot_close_holds_its_twin_and_asks_for_review(clean: LiveB
     open_short_spread(bot)
     bot.wait_for(lambda: len(bot.open_trades()) == 2, 30, "both legs")
     bot.exchange.admin.inject_fault("reject", symbol=LEG_A, reduce_only=True, code=-2022, count=-1)
-    bot.push_spread_z(-1.0)  # the spread reverts through zero: both legs want out
+    bot.push_spread_z(-3.0)  # the spread reverts through zero: both legs want out
     bot.wait_for(lambda: lines(bot, "[SAFETY]", "could not close"), 90, "the retry budget")
     assert len(bot.open_trades()) == 2, "leg B must not be closed while leg A cannot close"
     assert lines(bot, "[SAFETY]", "not closing leg B while leg A cannot close")
@@ -255,7 +259,7 @@ def test_a_z_jump_past_the_stop_closes_both_legs_with_a_safety_alert(clean: Live
     bot = clean
     open_short_spread(bot)
     bot.wait_for(lambda: len(bot.open_trades()) == 2, 30, "both legs")
-    bot.push_spread_z(5.0)  # the spread breaks away
+    bot.push_spread_z(STOP_Z + 3.0)  # the spread breaks away past its stop
     bot.wait_for(lambda: not bot.open_trades(), 30, "the stop")
     assert not bot.exchange_positions()
     assert lines(bot, "[SAFETY]", "z stop")
