@@ -7,7 +7,8 @@
    it was chosen on overlaps the backtest, the results say "IN-SAMPLE SELECTION" loudly.
 3. Start the local exchange on the same candles (FreqTrade loads markets even to backtest) and
    run `freqtrade backtesting` with the production config, overridden only where offline needs.
-4. Write FreqTrade's own result files, `trades.json`, `summary.json`, the schedule, a plot.
+4. Write FreqTrade's own result files, `trades.json`, `spreads.json` (each spread's money split
+   into gross, fees, funding and slippage), `summary.json`, the schedule, a plot.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from statarb.backtest.results import (
     summarise,
     trade_records,
 )
+from statarb.backtest.spreads import backtest_spreads
+from statarb.costs.accounting import CostSummary, SpreadRecord, summarise_costs
 from statarb.exchange.client_config import freqtrade_exchange_config
 from statarb.exchange.launcher import start_local_exchange
 from statarb.market.candles import available_pairs, load_closes, resolve_exchange_dir
@@ -93,6 +96,9 @@ class OfflineResult:
     freqtrade_seconds: float
     closes: pd.DataFrame
     message: str | None = None
+    spreads: tuple[SpreadRecord, ...] = ()
+    costs: CostSummary | None = None
+    spreads_path: Path | None = None
 
 
 def parse_timerange(text: str) -> tuple[datetime | None, datetime | None]:
@@ -223,6 +229,7 @@ def run_offline_backtest(request: OfflineRequest) -> OfflineResult:
     results_dir = user_data / "backtest_results"
     if not whitelist:
         atomic_write_json(trades_path, [])
+        atomic_write_json(out / "spreads.json", [])
         return OfflineResult(
             None, selection, start, end, results_dir, trades_path, 0.0, closes,
             "no pair passed the scan anywhere in the range: nothing to trade",
@@ -273,6 +280,10 @@ def run_offline_backtest(request: OfflineRequest) -> OfflineResult:
     trades = load_trades(results_dir)
     atomic_write_json(trades_path, trade_records(trades))
     summary = summarise(results_dir, trades)
+    spreads = backtest_spreads(trades, selection.book, closes, TIMEFRAME_MINUTES[request.timeframe])
+    costs = summarise_costs(spreads)
+    spreads_path = out / "spreads.json"
+    atomic_write_json(spreads_path, [record.to_json() for record in spreads])
     atomic_write_json(
         out / "summary.json",
         {
@@ -289,11 +300,13 @@ def run_offline_backtest(request: OfflineRequest) -> OfflineResult:
             "freqai": request.freqai,
             "freqtrade_seconds": round(freqtrade_seconds, 1),
             "result": summary.to_json(),
+            "costs": costs.to_json(),
         },
     )
     return OfflineResult(
-        summary, selection, start, end, results_dir, trades_path, freqtrade_seconds, closes
-    )
+        summary, selection, start, end, results_dir, trades_path, freqtrade_seconds, closes,
+        spreads=tuple(spreads), costs=costs, spreads_path=spreads_path,
+    )  # fmt: skip
 
 
 def schedule_rows(book: SpreadBook) -> list[dict[str, Any]]:

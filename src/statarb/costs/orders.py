@@ -1,0 +1,87 @@
+"""Order types and prices: taker (market) or maker-first (a limit at the touch, then across).
+
+Maker-first is FreqTrade's own machinery: `order_types` entry/exit "limit" with
+`entry_pricing`/`exit_pricing` `price_side: "same"` places the order at the touch (the bid for a
+buy); after `maker_timeout_s` without a fill, the strategy's `adjust_entry_price` /
+`adjust_exit_price` re-prices it at the opposite touch, where it fills at once as a taker. Exits
+that must not wait (a z stop, a lone leg, a failed hedge, a person's force-exit) cross at once.
+
+The fee a fill will pay is what FreqTrade charges: in a backtest one rate for every fill (the
+config's `fee`, else the worse of the exchange's maker and taker fees); live the exchange's
+maker or taker fee by order type.
+
+Backtests see candles, not a book. A resting limit is modelled one tick THROUGH the signal
+close (a buy one tick below it): FreqTrade fills a backtest limit when the candle's range
+reaches its price, so the price must trade past the last close for the order to fill, as a
+resting order at the touch needs a seller to come down to it. Each leg is its own candle: one
+leg can fill while its twin does not, exactly the partial fill the live hedging plan handles.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import datetime
+
+# Exits that wait at the touch; every other exit (stops, lone legs, hedging) crosses at once.
+PATIENT_EXIT_REASONS = frozenset({"z_reverted"})
+DEFAULT_MAKER_TIMEOUT_S = 20
+
+
+def is_maker_first(order_types: Mapping[str, str]) -> bool:
+    """Maker-first when FreqTrade's entry orders are limit orders."""
+    return str(order_types.get("entry", "market")).lower() == "limit"
+
+
+def expected_fee_rate(
+    *,
+    override: float | None,
+    config_fee: float | None,
+    maker_rate: float | None,
+    taker_rate: float | None,
+    maker_first: bool,
+    simulated: bool,
+) -> float:
+    """The fee rate per fill the round-trip cost should assume.
+
+    `simulated`: a backtest or dry run, where FreqTrade charges `config_fee` when set and a
+    backtest charges the worse of maker and taker on every fill (optimize/backtesting.py
+    `set_fee`). Live, the exchange charges maker on resting orders and taker on crossing ones.
+    """
+    if override is not None:
+        return override
+    if simulated and config_fee is not None:
+        return config_fee
+    known = [r for r in (maker_rate, taker_rate) if r is not None and math.isfinite(r)]
+    if not known:
+        raise ValueError("no fee rate known: set statarb.fee_rate or the config's fee")
+    if simulated:
+        return max(known)
+    rate = maker_rate if maker_first else taker_rate
+    return rate if rate is not None and math.isfinite(rate) else max(known)
+
+
+def resting_price_backtest(signal_close: float, *, buy: bool, tick: float) -> float:
+    """A limit at the touch in a backtest: one tick through the signal candle's close."""
+    if not (math.isfinite(signal_close) and signal_close > 0):
+        raise ValueError(f"signal close {signal_close!r} is not a price")
+    step = tick if math.isfinite(tick) and tick > 0 else 0.0
+    return signal_close - step if buy else signal_close + step
+
+
+def maker_waited_out(placed_at: datetime, now: datetime, timeout_s: float) -> bool:
+    """True once a resting order has had its chance at the touch."""
+    return (now - placed_at).total_seconds() >= timeout_s
+
+
+def crossing_price(*, buy: bool, best_bid: float | None, best_ask: float | None) -> float | None:
+    """The opposite touch: a limit there fills at once as a taker. None without a book."""
+    price = best_ask if buy else best_bid
+    if price is None or not math.isfinite(price) or price <= 0:
+        return None
+    return float(price)
+
+
+def exit_waits(exit_reason: str | None) -> bool:
+    """Does this exit rest at the touch first (True) or cross at once (False)?"""
+    return exit_reason in PATIENT_EXIT_REASONS
