@@ -56,6 +56,7 @@ def print_report(result: OfflineResult, console: Console | None = None) -> None:
     rows = [
         ("range (UTC)", f"{result.start:%Y-%m-%d %H:%M} .. {result.end:%Y-%m-%d %H:%M}"),
         ("selection", selection.mode + (" (IN-SAMPLE)" if selection.in_sample else "")),
+        ("order mode", result.order_mode),
         ("spreads / leg trades", f"{s.spreads} / {s.trades}"),
         (
             "net profit after fees and funding",
@@ -72,7 +73,16 @@ def print_report(result: OfflineResult, console: Console | None = None) -> None:
         table.add_row(name, value)
     console.print(table)
     if result.costs is not None:
-        print_costs(result.costs, console, freqtrade_net_usdt=s.net_profit_usdt)
+        rates = result.fee_rates
+        print_costs(result.costs, console, freqtrade_net_usdt=None if rates else s.net_profit_usdt)
+        if rates is not None:
+            fills = sum(r.fills for r in result.spreads)
+            makers = sum(r.maker_fills for r in result.spreads)
+            console.print(
+                f"maker-first: {makers} of {fills} fills rested (maker fee {rates.maker:.4%}), "
+                f"the rest crossed (taker fee {rates.taker:.4%}). FreqTrade's backtest charges "
+                f"one fee on every fill: its net {s.net_profit_usdt:+.2f} is the all-taker case."
+            )
         console.print(f"spreads file: {result.spreads_path}")
 
 

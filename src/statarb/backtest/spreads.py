@@ -4,10 +4,16 @@ In a backtest both legs of a spread carry the same enter tag (the pair id) and o
 candle, so (enter tag, signal candle) names the spread, exactly as the strategy's LegTag does;
 the pairs schedule says which legs and hedge ratio that pair had then. The decision candles'
 closes and z come from the same candles the backtest traded.
+
+Fees: FreqTrade's backtest charges one rate on every fill. With maker-first orders that is
+wrong both ways, so given the exchange's `FeeRates` each fill is re-priced by its role: a fill
+AT its candle's open crossed the book (FreqTrade fills a crossing order at the open: a taker),
+any other price is a resting limit the candle traded through (a maker).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,6 +28,7 @@ from statarb.costs.accounting import (
     account_spread,
 )
 from statarb.costs.ledger import first_exit_fill, leg_from_trade_row, marks_from_closes
+from statarb.costs.orders import FeeRates
 from statarb.spread.book import SpreadBook
 from statarb.spread.client_ids import Leg
 from statarb.spread.legs import signal_candle_of, spread_direction
@@ -73,16 +80,29 @@ def group_backtest_legs(
 
 
 def backtest_spreads(
-    trades: pd.DataFrame, book: SpreadBook, closes: pd.DataFrame, timeframe_minutes: int
+    trades: pd.DataFrame,
+    book: SpreadBook,
+    closes: pd.DataFrame,
+    timeframe_minutes: int,
+    *,
+    maker_taker: tuple[FeeRates, pd.DataFrame] | None = None,
 ) -> list[SpreadRecord]:
-    """Every spread of a backtest, accounted. `closes`: one column per symbol, by candle open."""
+    """Every spread of a backtest, accounted. `closes`: one column per symbol, by candle open.
+
+    `maker_taker`: the exchange's rates and the candles' opens (same layout as `closes`) to
+    re-price each fill by its role; None keeps FreqTrade's rates (all fills cross: taker).
+    """
     if trades.empty:
         return []
     stamps = epoch_ns(closes.index)
     records = []
     for group in group_backtest_legs(trades, book, timeframe_minutes):
+        legs = group.legs
+        if maker_taker is not None:
+            rates, opens = maker_taker
+            legs = {role: _by_role(leg, rates, opens) for role, leg in legs.items()}
         identity = group.identity
-        exit_fill = first_exit_fill(list(group.legs.values()))
+        exit_fill = first_exit_fill(list(legs.values()))
         exit_signal = signal_candle_of(exit_fill, timeframe_minutes) if exit_fill else None
         close_a = closes[identity.leg_a].to_numpy(dtype=float)
         close_b = closes[identity.leg_b].to_numpy(dtype=float)
@@ -93,8 +113,22 @@ def backtest_spreads(
             entry_index=_index_of(stamps, identity.opened_at),
             exit_index=_index_of(stamps, exit_signal),
         )
-        records.append(account_spread(identity, group.legs, marks))
+        records.append(account_spread(identity, legs, marks))
     return records
+
+
+def _by_role(leg: LegLedger, rates: FeeRates, opens: pd.DataFrame) -> LegLedger:
+    """The leg with each fill charged the maker or taker rate by where it filled."""
+    column = opens[leg.pair]
+    fills = []
+    for fill in leg.fills:
+        if fill.filled_at is None:
+            raise AccountingError(f"{leg.pair} trade {leg.trade_id}: a fill without a time")
+        at_open = column.get(pd.Timestamp(fill.filled_at))
+        maker = at_open is not None and not np.isclose(fill.price, at_open, rtol=1e-12, atol=0)
+        rate = rates.maker if maker else rates.taker
+        fills.append(dataclasses.replace(fill, maker=bool(maker), fee_rate=rate))
+    return dataclasses.replace(leg, fills=tuple(fills))
 
 
 def _index_of(stamps: np.ndarray, moment: datetime | None) -> int | None:

@@ -44,6 +44,7 @@ class Fill:
     price: float
     fee_rate: float  # fraction of this fill's notional paid as fee
     filled_at: datetime | None = None
+    maker: bool = False  # rested and was filled (maker fee) rather than crossing the book
 
     @property
     def notional_usdt(self) -> float:
@@ -150,6 +151,8 @@ class SpreadRecord:
     exit_z: float
     holding_minutes: float
     legs: int  # 2 for a complete spread; 1 when a leg never opened (twin missing)
+    fills: int
+    maker_fills: int
     notional_usdt: float  # gross entry notional, both legs
     gross_profit: float
     fees: float
@@ -221,6 +224,8 @@ def account_spread(
         exit_z=marks.exit_z,
         holding_minutes=(close_date - open_date).total_seconds() / 60.0,
         legs=len(ordered),
+        fills=sum(len(ledger.fills) for ledger in ordered),
+        maker_fills=sum(1 for ledger in ordered for f in ledger.fills if f.maker),
         notional_usdt=sum(ledger.entry_notional_usdt for ledger in ordered),
         gross_profit=gross,
         fees=fees,

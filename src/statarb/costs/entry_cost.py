@@ -75,14 +75,19 @@ class EntryCostInputs:
 
 @dataclass(frozen=True)
 class CostView:
-    """What the cost check needs beyond the entry decision's own z, prices and model."""
+    """What the cost check needs beyond the entry decision's own z, prices and model.
 
-    params: CostParams
+    `problem` names an input the adapter could not get (e.g. no fee rate): the entry is then
+    refused with it, never let through unchecked.
+    """
+
+    params: CostParams | None
     spread_sd_usdt: float
     half_life_candles: float
     timeframe_minutes: int
     funding_rate_a: float = math.nan
     funding_rate_b: float = math.nan
+    problem: str | None = None
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,10 @@ buy); after `maker_timeout_s` without a fill, the strategy's `adjust_entry_price
 `adjust_exit_price` re-prices it at the opposite touch, where it fills at once as a taker. Exits
 that must not wait (a z stop, a lone leg, a failed hedge, a person's force-exit) cross at once.
 
-The fee a fill will pay is what FreqTrade charges: in a backtest one rate for every fill (the
-config's `fee`, else the worse of the exchange's maker and taker fees); live the exchange's
-maker or taker fee by order type.
+The fee a fill pays is the exchange's maker rate when it rested and its taker rate when it
+crossed. FreqTrade's backtest charges ONE rate on every fill (the config's `fee`, else the worse
+of maker and taker), so a maker-first backtest's fills are re-priced by their role in the
+spread accounting (statarb.backtest.spreads).
 
 Backtests see candles, not a book. A resting limit is modelled one tick THROUGH the signal
 close (a buy one tick below it): FreqTrade fills a backtest limit when the candle's range
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 # Exits that wait at the touch; every other exit (stops, lone legs, hedging) crosses at once.
@@ -33,6 +35,24 @@ def is_maker_first(order_types: Mapping[str, str]) -> bool:
     return str(order_types.get("entry", "market")).lower() == "limit"
 
 
+@dataclass(frozen=True)
+class FeeRates:
+    """Fee per fill as a fraction of its notional: resting (maker) and crossing (taker)."""
+
+    maker: float
+    taker: float
+
+    def __post_init__(self) -> None:
+        for name, rate in (("maker", self.maker), ("taker", self.taker)):
+            if not (math.isfinite(rate) and 0 <= rate < 0.01):
+                raise ValueError(f"{name} fee {rate!r} must be in [0, 0.01) per fill")
+
+
+# Binance USDT-M futures, regular tier: ccxt's `binance().fees["linear"]["trading"]`, which is
+# also what FreqTrade reads from the local exchange's markets.
+BINANCE_USDM_FEES = FeeRates(maker=0.0002, taker=0.0005)
+
+
 def expected_fee_rate(
     *,
     override: float | None,
@@ -40,25 +60,25 @@ def expected_fee_rate(
     maker_rate: float | None,
     taker_rate: float | None,
     maker_first: bool,
-    simulated: bool,
 ) -> float:
     """The fee rate per fill the round-trip cost should assume.
 
-    `simulated`: a backtest or dry run, where FreqTrade charges `config_fee` when set and a
-    backtest charges the worse of maker and taker on every fill (optimize/backtesting.py
-    `set_fee`). Live, the exchange charges maker on resting orders and taker on crossing ones.
+    Maker-first orders are planned to rest, so the maker rate (the fallbacks that cross pay
+    taker: the margin covers them). Otherwise the config's `fee` when given (`config_fee`:
+    FreqTrade honours it in dry runs and backtests only, so pass None live), else taker.
     """
     if override is not None:
         return override
-    if simulated and config_fee is not None:
+    if maker_first and maker_rate is not None and math.isfinite(maker_rate):
+        return maker_rate
+    if config_fee is not None:
         return config_fee
-    known = [r for r in (maker_rate, taker_rate) if r is not None and math.isfinite(r)]
+    if taker_rate is not None and math.isfinite(taker_rate):
+        return taker_rate
+    known = [r for r in (maker_rate,) if r is not None and math.isfinite(r)]
     if not known:
         raise ValueError("no fee rate known: set statarb.fee_rate or the config's fee")
-    if simulated:
-        return max(known)
-    rate = maker_rate if maker_first else taker_rate
-    return rate if rate is not None and math.isfinite(rate) else max(known)
+    return known[0]
 
 
 def resting_price_backtest(signal_close: float, *, buy: bool, tick: float) -> float:
@@ -85,3 +105,26 @@ def crossing_price(*, buy: bool, best_bid: float | None, best_ask: float | None)
 def exit_waits(exit_reason: str | None) -> bool:
     """Does this exit rest at the touch first (True) or cross at once (False)?"""
     return exit_reason in PATIENT_EXIT_REASONS
+
+
+# FreqTrade config sections of the two order modes (the one definition; config.json and the
+# offline backtest's --order-mode use them). Forced and emergency orders are always market.
+ORDER_MODES = ("taker", "maker_first")
+_ALWAYS_MARKET = {
+    "emergency_exit": "market",
+    "force_entry": "market",
+    "force_exit": "market",
+    "stoploss": "market",
+    "stoploss_on_exchange": False,
+}
+
+
+def order_mode_config(mode: str) -> dict[str, object]:
+    """`order_types` and the pricing sides of an order mode, as FreqTrade config keys."""
+    if mode not in ORDER_MODES:
+        raise ValueError(f"order mode {mode!r} is not one of {', '.join(ORDER_MODES)}")
+    kind, side = ("limit", "same") if mode == "maker_first" else ("market", "other")
+    return {
+        "order_types": {"entry": kind, "exit": kind, **_ALWAYS_MARKET},
+        "price_side": side,
+    }

@@ -220,10 +220,13 @@ class LiveMixin:
                 # closed the lone leg since. Under the exit lock the state is settled.
                 if not Trade.get_trades_proxy(pair=present, is_open=True):
                     return
+                # A market order even when entries are maker-first: a lone leg is naked
+                # exposure, it does not wait in the queue.
                 bot.execute_entry(
                     symbol,
                     stake_for_qty(qty, price, self.settings.leverage),
                     is_short=leg_is_short(missing, tag.direction),
+                    ordertype="market",
                     enter_tag=tag.pair_id,
                 )
         except Exception as exc:  # counted as a try; the planner retries or flattens

@@ -158,6 +158,8 @@ def decide_entry(ctx: EntryContext) -> EntryDecision:
         )
     cost_note = ""
     if not forced and ctx.cost is not None:
+        if ctx.cost.problem is not None or ctx.cost.params is None:
+            return refuse(f"cost check impossible: {ctx.cost.problem}", direction)
         verdict = judge_entry_cost(
             EntryCostInputs(
                 z=z,

@@ -1,0 +1,260 @@
+"""The strategy's cost duties, as a mixin of `CointPairsStrategy`: thin FreqTrade adapters.
+
+- `cost_view`: gathers what the cost-aware entry check needs (fee rate FreqTrade will charge,
+  the spread's σ over its window, its half-life, the legs' latest funding rates) for
+  `statarb.spread.planner.decide_entry`; the decision itself is `statarb.costs.entry_cost`.
+- maker-first orders (`order_types` entry "limit"): `custom_entry_price` / `custom_exit_price`
+  rest at the touch, `adjust_entry_price` / `adjust_exit_price` cross after
+  `maker_timeout_s`; the prices come from `statarb.costs.orders`.
+
+The host class provides: settings, config, dp, book, order_types, timeframe, _tf_minutes,
+_candles_of, _close_at and the hyperoptable `cost_margin` parameter.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+from freqtrade.enums import RunMode
+from freqtrade.persistence import Order, Trade
+
+from statarb.costs.entry_cost import CostParams, CostView, spread_sd_usdt
+from statarb.costs.orders import (
+    crossing_price,
+    exit_waits,
+    expected_fee_rate,
+    is_maker_first,
+    maker_waited_out,
+    resting_price_backtest,
+)
+from statarb.safety.log import Category, log
+from statarb.spread.book import ActivePair
+from statarb.spread.history import aligned_closes
+from statarb.spread.legs import signal_candle_of
+from statarb.stats.halflife import ou_half_life
+from statarb.stats.inputs import StatsInputError
+
+logger = logging.getLogger(__name__)
+
+LIVE_MODES = (RunMode.LIVE, RunMode.DRY_RUN)
+
+
+class CostMixin:
+    # ------------------------------------------------------------------ cost-aware entry
+    def cost_view(self, active: ActivePair, signal_candle: datetime) -> CostView | None:
+        """Inputs of the cost check at the signal candle; None when the check is off."""
+        if not self.settings.cost_gate:
+            return None
+        entry = active.entry
+        end = signal_candle + timedelta(minutes=self._tf_minutes)  # the signal candle closed
+        hist_a, hist_b = self._candles_of(entry.leg_a), self._candles_of(entry.leg_b)
+        sigma, half_life = math.nan, entry.half_life_candles or math.nan
+        if hist_a is not None and hist_b is not None:
+            count = max(entry.mean_reversion_window, self.settings.retest_window)
+            close_a, close_b = aligned_closes(
+                hist_a.closed_before(end, count), hist_b.closed_before(end, count)
+            )
+            window = entry.mean_reversion_window
+            sigma = spread_sd_usdt(close_a[-window:], close_b[-window:], entry.hedge_ratio)
+            if entry.half_life_candles is None:
+                half_life = _half_life(close_a - entry.hedge_ratio * close_b)
+        try:
+            params, problem = (
+                CostParams(
+                    fee_rate=self._fee_rate(entry.leg_a),
+                    slippage_bps=self.settings.expected_slippage_bps,
+                    margin=float(self.cost_margin.value),
+                ),
+                None,
+            )
+        except ValueError as exc:  # no fee rate, or one out of range: refuse, never guess
+            params, problem = None, str(exc)
+        return CostView(
+            params=params,
+            problem=problem,
+            spread_sd_usdt=sigma,
+            half_life_candles=half_life,
+            timeframe_minutes=self._tf_minutes,
+            funding_rate_a=self._funding_rate(entry.leg_a, end),
+            funding_rate_b=self._funding_rate(entry.leg_b, end),
+        )
+
+    def _fee_rate(self, symbol: str) -> float:
+        """The rate per fill FreqTrade will charge (cached: it does not change in a run)."""
+        cache: dict[str, float] = self.__dict__.setdefault("_fee_rates", {})
+        if symbol not in cache:
+            exchange = getattr(self.dp, "_exchange", None)
+
+            def rate(kind: str) -> float | None:
+                if exchange is None:
+                    return None
+                try:
+                    return float(exchange.get_fee(symbol, taker_or_maker=kind))
+                except Exception:  # a market without fee data: the other kind may be known
+                    return None
+
+            cache[symbol] = expected_fee_rate(
+                override=self.settings.fee_rate,
+                config_fee=self.config.get("fee") if self.config.get("dry_run") else None,
+                maker_rate=rate("maker"),
+                taker_rate=rate("taker"),
+                maker_first=is_maker_first(self.order_types),
+            )
+        return cache[symbol]
+
+    def _funding_rate(self, symbol: str, until: datetime) -> float:
+        """The latest funding rate known at `until`; NaN when unknown (the check assumes 0)."""
+        try:
+            if self.dp.runmode in LIVE_MODES:
+                return float(self.dp.funding_rate(symbol).get("fundingRate") or math.nan)
+            frame = self.dp.get_pair_dataframe(
+                symbol, self.dp.get_funding_rate_timeframe(), candle_type="funding_rate"
+            )
+        except Exception:  # funding is a small term of the cost: unknown, never fatal
+            return math.nan
+        if frame is None or frame.empty:
+            return math.nan
+        column = "funding_rate" if "funding_rate" in frame.columns else "open"
+        known = frame.loc[frame["date"] < until, column]
+        return float(known.iloc[-1]) if len(known) else math.nan
+
+    # ------------------------------------------------------------------ maker-first orders
+    @property
+    def _maker_first(self) -> bool:
+        return is_maker_first(self.order_types)
+
+    def _resting_price(self, pair: str, current_time: datetime, *, buy: bool) -> float | None:
+        """Backtest only: a limit one tick through the signal candle's close."""
+        close = self._close_at(pair, signal_candle_of(current_time, self._tf_minutes))
+        if not math.isfinite(close):
+            return None
+        market = self.dp.market(pair) or {}
+        tick = float(market.get("precision", {}).get("price") or 0.0)
+        return resting_price_backtest(close, buy=buy, tick=tick)
+
+    def _crossing(self, pair: str, *, buy: bool) -> float | None:
+        """Live: the opposite touch of the order book."""
+        try:
+            book = self.dp.orderbook(pair, 1)
+            bid = book["bids"][0][0] if book.get("bids") else None
+            ask = book["asks"][0][0] if book.get("asks") else None
+        except Exception:  # no book: keep the order where it is
+            return None
+        return crossing_price(buy=buy, best_bid=bid, best_ask=ask)
+
+    def custom_entry_price(
+        self,
+        pair: str,
+        trade: Trade | None,
+        current_time: datetime,
+        proposed_rate: float,
+        entry_tag: str | None,
+        side: str,
+        **kwargs: Any,
+    ) -> float:
+        # Live, FreqTrade already priced the order at the touch (entry_pricing side "same").
+        if not self._maker_first or self.dp.runmode in LIVE_MODES:
+            return proposed_rate
+        price = self._resting_price(pair, current_time, buy=side == "long")
+        return proposed_rate if price is None else price
+
+    def custom_exit_price(
+        self,
+        pair: str,
+        trade: Trade,
+        current_time: datetime,
+        proposed_rate: float,
+        current_profit: float,
+        exit_tag: str | None,
+        **kwargs: Any,
+    ) -> float:
+        if not self._maker_first:
+            return proposed_rate
+        buy = bool(trade.is_short)
+        live = self.dp.runmode in LIVE_MODES
+        if exit_waits(exit_tag):
+            if live:
+                return proposed_rate  # the touch (exit_pricing side "same")
+            price = self._resting_price(pair, current_time, buy=buy)
+            return proposed_rate if price is None else price
+        # Stops, lone legs, hedging and forced exits do not wait in the queue.
+        if not live:
+            return proposed_rate  # the candle's open: fills at once
+        return self._crossing(pair, buy=buy) or proposed_rate
+
+    def adjust_entry_price(
+        self,
+        trade: Trade,
+        order: Order | None,
+        pair: str,
+        current_time: datetime,
+        proposed_rate: float,
+        current_order_rate: float,
+        entry_tag: str | None,
+        side: str,
+        **kwargs: Any,
+    ) -> float | None:
+        return self._give_up_waiting(
+            trade, order, pair, current_time, proposed_rate, current_order_rate, buy=side == "long"
+        )
+
+    def adjust_exit_price(
+        self,
+        trade: Trade,
+        order: Order | None,
+        pair: str,
+        current_time: datetime,
+        proposed_rate: float,
+        current_order_rate: float,
+        entry_tag: str | None,
+        side: str,
+        **kwargs: Any,
+    ) -> float | None:
+        return self._give_up_waiting(
+            trade, order, pair, current_time, proposed_rate, current_order_rate, buy=side == "short"
+        )
+
+    def _give_up_waiting(
+        self,
+        trade: Trade,
+        order: Order | None,
+        pair: str,
+        current_time: datetime,
+        proposed_rate: float,
+        current_order_rate: float,
+        *,
+        buy: bool,
+    ) -> float | None:
+        """After `maker_timeout_s` at the touch, re-price across the book (a taker fill)."""
+        if not self._maker_first or order is None:
+            return current_order_rate
+        if not maker_waited_out(order.order_date_utc, current_time, self.settings.maker_timeout_s):
+            return current_order_rate
+        # Live: the opposite touch; a backtest: the new candle's open, which fills at once.
+        live = self.dp.runmode in LIVE_MODES
+        price = self._crossing(pair, buy=buy) if live else proposed_rate
+        if price is None or price == current_order_rate:
+            return current_order_rate
+        log(
+            logger,
+            Category.EXECUTION,
+            trade.enter_tag,
+            "maker order not filled: crossing the book",
+            pair=pair,
+            side=order.ft_order_side,
+            waited_s=(current_time - order.order_date_utc).total_seconds(),
+            price=price,
+        )
+        return price
+
+
+def _half_life(spread: np.ndarray) -> float:
+    finite = spread[np.isfinite(spread)]
+    try:
+        return float(ou_half_life(finite))
+    except StatsInputError:
+        return math.nan
