@@ -65,13 +65,19 @@ def parser() -> argparse.ArgumentParser:
         "--no-model-gate", action="store_true",
         help="trade the z-score rules without the FreqAI gate (FreqAI is then not run at all)",
     )  # fmt: skip
+    p.add_argument(
+        "--no-cost-gate", action="store_true",
+        help="open every signalled spread, whether or not its expected reversion pays its costs",
+    )  # fmt: skip
     p.add_argument("--quiet", action="store_true", help="do not echo FreqTrade's output")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    overrides = {"base_config": args.config} if args.config else {}
+    overrides: dict[str, object] = {"base_config": args.config} if args.config else {}
+    if args.no_cost_gate:
+        overrides["statarb_overrides"] = {"cost_gate": False}
     request = OfflineRequest(
         datadir=args.datadir,
         timeframe=args.timeframe,

@@ -55,8 +55,9 @@ class StrategySettings(BaseModel):
     # Expected slippage per fill against the signal candle's close, in basis points.
     expected_slippage_bps: Annotated[float, Field(ge=0, le=100)] = DEFAULT_SLIPPAGE_BPS
     # Maker-first orders (config order_types entry/exit "limit", pricing side "same"): seconds a
-    # limit rests at the touch before it is re-priced across the book (a taker fill). Must be
-    # below unfilledtimeout, or FreqTrade cancels the order first.
+    # limit rests at the touch; then it is cancelled and the crossing goes at market (a lone
+    # leg's twin from the hedging plan, an exit as FreqTrade's emergency exit). Must be below
+    # unfilledtimeout (FreqTrade's own backstop), with exit_timeout_count 1.
     maker_timeout_s: Annotated[int, Field(ge=1, le=3600)] = DEFAULT_MAKER_TIMEOUT_S
     # Durable manual-review flag, relative to user_data_dir unless absolute.
     review_flag: str = "state/manual_review.json"

@@ -308,6 +308,7 @@ def start_live_bot(
     live_hours: float = 3.0,
     pair_ids: tuple[str, ...] = ("SOL_ADA", "ETH_XRP"),
     pair_overrides: dict[str, Any] | None = None,
+    order_mode: str = "taker",
 ) -> LiveBot:
     market = live_market(folder / "market")
     exchange = start_local_exchange(
@@ -336,6 +337,10 @@ def start_live_bot(
         user_data_dir=user_data,
         pairs_config=pairs,
         freqai=False,
+        # The execution-safety scenarios are written for market orders (an order fills at once
+        # or the fault under test decides); maker-first orders have their own live test
+        # (tests/bot/test_costs_live.py).
+        order_mode=order_mode,
         statarb_overrides={
             "max_risk_percent": 10.0,
             "leverage": 2.0,

@@ -7,6 +7,7 @@ long's, slippage counted twice, and open or lopsided legs silently accounted as 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from datetime import UTC, datetime, timedelta
 
@@ -20,6 +21,7 @@ from statarb.costs.accounting import (
     SpreadIdentity,
     SpreadMarks,
     account_spread,
+    max_drawdown,
     summarise_costs,
 )
 from statarb.costs.ledger import leg_from_trade_row, marks_from_closes
@@ -228,3 +230,21 @@ def test_net_is_gross_minus_fees_plus_funding_and_matches_freqtrades_formula(
         record.gross_profit - record.fees + record.funding, abs=1e-9
     )
     assert record.net_profit == pytest.approx(ft_profit, rel=1e-9, abs=1e-7)
+
+
+def test_max_drawdown_follows_the_balance_spread_by_spread_in_close_order() -> None:
+    base = account_spread(IDENTITY, long_spread(), SpreadMarks())
+
+    def with_net(net: float, minutes: int) -> object:
+        return dataclasses.replace(
+            base, net_profit=net, close_date=T0 + timedelta(minutes=minutes),
+            spread_id=f"s{minutes}",
+        )  # fmt: skip
+
+    records = [with_net(50, 1), with_net(-30, 3), with_net(-40, 2), with_net(100, 4)]
+    usdt, pct = max_drawdown(records, 1000.0)  # peak 1050, trough 980
+    assert usdt == pytest.approx(70.0)
+    assert pct == pytest.approx(100 * 70 / 1050)
+    assert summarise_costs(records, 1000.0).max_drawdown_usdt == pytest.approx(70.0)
+    with pytest.raises(AccountingError, match="starting balance"):
+        max_drawdown(records, 0.0)

@@ -161,3 +161,10 @@ def test_a_forced_entry_is_not_cost_gated() -> None:
     quiet = dataclasses.replace(TAKER_COSTS, spread_sd_usdt=1.0)
     forced = decide_entry(dataclasses.replace(BASE, cost=quiet, forced_direction=1))
     assert forced.approved, forced.reason
+
+
+def test_a_cost_input_that_could_not_be_gathered_refuses_the_entry_instead_of_skipping_it() -> None:
+    broken = CostView(params=None, spread_sd_usdt=150.0, half_life_candles=10,
+                      timeframe_minutes=5, problem="no fee rate known")  # fmt: skip
+    decision = decide_entry(dataclasses.replace(BASE, model=None, cost=broken))
+    assert not decision.approved and "cost check impossible: no fee rate known" in decision.reason

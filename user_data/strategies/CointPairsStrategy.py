@@ -35,6 +35,7 @@ from freqtrade.strategy import DecimalParameter, IStrategy
 from pandas import DataFrame
 
 from statarb.costs.entry_cost import DEFAULT_COST_MARGIN
+from statarb.costs.orders import order_settings_problems
 from statarb.ft.cost_mixin import CostMixin
 from statarb.ft.live_mixin import LiveMixin
 from statarb.ft.trades import TagStore, market_of
@@ -144,6 +145,7 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
             self.settings: StrategySettings = parse_settings(config)
         except SettingsError as exc:
             raise OperationalException(str(exc)) from None
+        self._check_order_settings(config)
         self.book = self._load_book()
         # lookahead-/recursive-analysis replay one pair at a time (util run mode), but a spread
         # only exists with both legs: add each given leg's partners so the replay trades what
@@ -175,6 +177,20 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
         self._forced: dict[SpreadKey, EntryDecision] = {}
         self._entry_tags: dict[str, LegTag] = {}
         self.tags = TagStore(self.book, self._tf_minutes)
+
+    def _check_order_settings(self, config: dict[str, Any]) -> None:
+        """Maker-first orders need FreqTrade's timeouts and pricing to match (statarb.costs)."""
+        runmode = config.get("runmode")
+        candle_s = None
+        if runmode not in (RunMode.LIVE, RunMode.DRY_RUN):
+            candle_s = 60.0 * timeframe_to_minutes(config.get("timeframe", self.timeframe))
+        problems = order_settings_problems(
+            {**config, "order_types": config.get("order_types", self.order_types)},
+            self.settings.maker_timeout_s,
+            backtest_candle_s=candle_s,
+        )
+        if problems and runmode in NON_UTIL_MODES:
+            raise OperationalException("[SAFETY] order settings: " + "; ".join(problems))
 
     def _load_book(self) -> SpreadBook:
         try:
@@ -667,6 +683,12 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
         if not decision.approved:
             return None
         plan = LegPlan(self._tag_for(decision, active), decision.leg_qty(active.role), decision)
+        if self.live is not None and self.live.sends(
+            str(plan.tag.key), str(plan.tag.leg), str(Purpose.ENTRY)
+        ):
+            # This leg was sent once already (and refused, or cancelled unfilled): any further
+            # send is the hedging plan's, so its retry budget counts every attempt.
+            return None
         if self._spread_already_traded(plan.tag):
             self._revoke(decision, f"{plan.tag.key} was already traded: one spread per signal")
             return None

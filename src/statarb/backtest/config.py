@@ -16,6 +16,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from freqtrade.exchange import timeframe_to_minutes
+
 from statarb.costs.orders import order_mode_config
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -46,7 +48,6 @@ def backtest_config(
     statarb_overrides: dict[str, Any] | None = None,
     freqtrade_overrides: dict[str, Any] | None = None,
     order_mode: str | None = None,
-    timeframe_minutes: int | None = None,
 ) -> dict[str, Any]:
     """A complete FreqTrade config for `freqtrade backtesting` on the local exchange.
 
@@ -110,8 +111,7 @@ def backtest_config(
     config["freqai"] = section
     if order_mode is not None:
         apply_order_mode(config, order_mode)
-    if timeframe_minutes is not None:
-        candle_timeouts(config, timeframe_minutes)
+    candle_timeouts(config, timeframe_to_minutes(timeframe))
     for key, value in (freqtrade_overrides or {}).items():
         config[key] = value
     return config

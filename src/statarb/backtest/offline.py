@@ -267,7 +267,6 @@ def run_offline_backtest(request: OfflineRequest) -> OfflineResult:
             statarb_overrides=statarb_overrides,
             freqtrade_overrides=request.freqtrade_overrides,
             order_mode=order_mode,
-            timeframe_minutes=TIMEFRAME_MINUTES[request.timeframe],
         )
         config_path = out / "config.backtest.json"
         atomic_write_json(config_path, config)
@@ -301,7 +300,7 @@ def run_offline_backtest(request: OfflineRequest) -> OfflineResult:
         trades, selection.book, closes, TIMEFRAME_MINUTES[request.timeframe],
         maker_taker=maker_taker,
     )  # fmt: skip
-    costs = summarise_costs(spreads)
+    costs = summarise_costs(spreads, summary.starting_balance_usdt or request.wallet_usdt)
     spreads_path = out / "spreads.json"
     atomic_write_json(spreads_path, [record.to_json() for record in spreads])
     atomic_write_json(

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from statarb.atomic import atomic_write_bytes
 from statarb.backtest.offline import OfflineResult
-from statarb.costs.accounting import CostRow, CostSummary
+from statarb.costs.report import print_costs
 from statarb.pairs_config import DEFAULT_ENTRY_Z, DEFAULT_EXIT_Z, DEFAULT_STOP_Z
 from statarb.selection.plot import png_bytes
 from statarb.spread.book import SpreadBook
@@ -84,55 +84,6 @@ def print_report(result: OfflineResult, console: Console | None = None) -> None:
                 f"one fee on every fill: its net {s.net_profit_usdt:+.2f} is the all-taker case."
             )
         console.print(f"spreads file: {result.spreads_path}")
-
-
-# FreqTrade's leg profits and our spreads must add up to the same money (rounding aside).
-NET_MISMATCH_USDT = 0.01
-
-
-def print_costs(
-    costs: CostSummary, console: Console, *, freqtrade_net_usdt: float | None = None
-) -> None:
-    """Where the money went: gross moves against fees, funding and slippage, by group."""
-    console.rule("[bold]Costs (stake currency; slippage is inside gross, not subtracted again)")
-    table = Table("group", "spreads", "win %", "gross", "fees", "funding", "slippage", "net")
-
-    def add(row: CostRow, style: str | None = None) -> None:
-        table.add_row(
-            row.group,
-            str(row.spreads),
-            f"{100 * row.win_rate:.0f}" if row.spreads else "-",
-            f"{row.gross_profit:+.2f}",
-            f"{row.fees:.2f}",
-            f"{row.funding:+.2f}",
-            f"{row.slippage:+.2f}",
-            f"{row.net_profit:+.2f}",
-            style=style,
-        )
-
-    add(costs.total, "bold")
-    table.add_section()
-    for row in costs.by_pair:
-        add(row)
-    table.add_section()
-    for row in costs.by_exit_reason:
-        add(row)
-    console.print(table)
-    total = costs.total
-    if total.spreads and total.gross_profit > 0:
-        console.print(
-            f"fees took {total.fees / total.gross_profit:.0%} of the gross profit "
-            f"({total.fees:.2f} of {total.gross_profit:+.2f})"
-        )
-    elif total.spreads:
-        console.print(f"the spreads lost {total.gross_profit:+.2f} before fees of {total.fees:.2f}")
-    if freqtrade_net_usdt is not None and total.spreads:
-        gap = total.net_profit - freqtrade_net_usdt
-        if abs(gap) > NET_MISMATCH_USDT:
-            console.print(
-                f"[bold red]WARNING: the spreads' net {total.net_profit:+.2f} differs from "
-                f"FreqTrade's {freqtrade_net_usdt:+.2f} by {gap:+.2f}[/]"
-            )
 
 
 def plot_spreads(

@@ -264,12 +264,16 @@ class CostSummary:
     total: CostRow
     by_pair: tuple[CostRow, ...]
     by_exit_reason: tuple[CostRow, ...]
+    max_drawdown_usdt: float = math.nan  # of the account, spreads realised at their close
+    max_drawdown_pct: float = math.nan  # of the peak balance
 
     def to_json(self) -> dict[str, Any]:
         return {
             "total": self.total.to_json(),
             "by_pair": [r.to_json() for r in self.by_pair],
             "by_exit_reason": [r.to_json() for r in self.by_exit_reason],
+            "max_drawdown_usdt": _jsonable(self.max_drawdown_usdt),
+            "max_drawdown_pct": _jsonable(self.max_drawdown_pct),
         }
 
 
@@ -287,9 +291,38 @@ def cost_row(group: str, records: Iterable[SpreadRecord]) -> CostRow:
     )
 
 
-def summarise_costs(records: Iterable[SpreadRecord]) -> CostSummary:
+def max_drawdown(
+    records: Iterable[SpreadRecord], starting_balance_usdt: float
+) -> tuple[float, float]:
+    """Largest fall of the balance from its peak, each spread's net realised at its close.
+
+    Returns (USDT, % of the peak). Measured on spread nets, so a maker-first run's drawdown
+    uses its maker-priced fees (FreqTrade's own figure charges every fill the same).
+    """
+    if not (math.isfinite(starting_balance_usdt) and starting_balance_usdt > 0):
+        raise AccountingError(f"starting balance {starting_balance_usdt!r} must be positive")
+    balance = peak = starting_balance_usdt
+    worst_usdt, worst_pct = 0.0, 0.0
+    closed = [r for r in records if r.close_date is not None]
+    for record in sorted(closed, key=lambda r: (r.close_date, r.spread_id)):
+        balance += record.net_profit
+        peak = max(peak, balance)
+        if peak - balance > worst_usdt:
+            worst_usdt = peak - balance
+            worst_pct = 100.0 * worst_usdt / peak
+    return worst_usdt, worst_pct
+
+
+def summarise_costs(
+    records: Iterable[SpreadRecord], starting_balance_usdt: float | None = None
+) -> CostSummary:
     """Totals, per pair (A/B) and per exit reason; groups in order of net profit, worst first."""
     rows = list(records)
+    drawdown = (
+        max_drawdown(rows, starting_balance_usdt)
+        if starting_balance_usdt is not None
+        else (math.nan, math.nan)
+    )
 
     def grouped(key: Any) -> tuple[CostRow, ...]:
         groups: dict[str, list[SpreadRecord]] = {}
@@ -302,6 +335,8 @@ def summarise_costs(records: Iterable[SpreadRecord]) -> CostSummary:
         total=cost_row("all", rows),
         by_pair=grouped(lambda r: f"{_coin(r.pair_a)}/{_coin(r.pair_b)}"),
         by_exit_reason=grouped(lambda r: r.exit_reason),
+        max_drawdown_usdt=drawdown[0],
+        max_drawdown_pct=drawdown[1],
     )
 
 

@@ -2,9 +2,12 @@
 
 Maker-first is FreqTrade's own machinery: `order_types` entry/exit "limit" with
 `entry_pricing`/`exit_pricing` `price_side: "same"` places the order at the touch (the bid for a
-buy); after `maker_timeout_s` without a fill, the strategy's `adjust_entry_price` /
-`adjust_exit_price` re-prices it at the opposite touch, where it fills at once as a taker. Exits
-that must not wait (a z stop, a lone leg, a failed hedge, a person's force-exit) cross at once.
+buy). Live, an order still unfilled after `maker_timeout_s` is cancelled by the strategy's
+`check_entry_timeout` / `check_exit_timeout` (FreqTrade asks every loop): a leg left without its
+twin gets the twin at market from the hedging plan, and an exit goes on as FreqTrade's emergency
+exit (market, `unfilledtimeout.exit_timeout_count` 1). A backtest, one moment per candle,
+re-prices the order across the book at the next candle instead (`adjust_*_price`). Exits that
+must not wait (a z stop, a lone leg, a failed hedge, a person's force-exit) cross at once.
 
 The fee a fill pays is the exchange's maker rate when it rested and its taker rate when it
 crossed. FreqTrade's backtest charges ONE rate on every fill (the config's `fee`, else the worse
@@ -128,3 +131,55 @@ def order_mode_config(mode: str) -> dict[str, object]:
         "order_types": {"entry": kind, "exit": kind, **_ALWAYS_MARKET},
         "price_side": side,
     }
+
+
+def order_settings_problems(
+    config: Mapping[str, object], maker_timeout_s: float, *, backtest_candle_s: float | None = None
+) -> list[str]:
+    """What makes a maker-first configuration unsafe or pointless (empty for taker orders).
+
+    - the pricing side must be "same": "other" prices a limit at the opposite touch, a taker
+      fill at a maker's patience;
+    - `unfilledtimeout` must outlast `maker_timeout_s`: otherwise FreqTrade cancels a resting
+      order before the strategy can cross with it, and a leg fills while its twin is cancelled.
+      A backtest re-prices once per candle, so there it must outlast one candle
+      (`backtest_candle_s`); scripts/backtest_offline.py sets that.
+    """
+    order_types = config.get("order_types") or {}
+    if not isinstance(order_types, Mapping) or not is_maker_first(order_types):
+        return []
+    problems = []
+    for section in ("entry_pricing", "exit_pricing"):
+        pricing = config.get(section) or {}
+        side = pricing.get("price_side") if isinstance(pricing, Mapping) else None
+        if side != "same":
+            problems.append(f"{section}.price_side is {side!r}: maker-first orders need 'same'")
+    if str(order_types.get("exit", "")).lower() != "limit":
+        problems.append("order_types.exit must be 'limit' too: maker-first is both ways")
+    timeouts = config.get("unfilledtimeout") or {}
+    if isinstance(timeouts, Mapping) and not backtest_candle_s:
+        count = timeouts.get("exit_timeout_count", 0)
+        if not isinstance(count, int) or count < 1:
+            problems.append(
+                f"unfilledtimeout.exit_timeout_count is {count!r}: maker-first needs 1 (a resting "
+                "exit that timed out goes as FreqTrade's emergency exit, at market) instead of "
+                "waiting at the touch again"
+            )
+    if isinstance(timeouts, Mapping):
+        unit = 1.0 if timeouts.get("unit", "minutes") == "seconds" else 60.0
+        for side in ("entry", "exit"):
+            value = timeouts.get(side)
+            seconds = float(value) * unit if isinstance(value, int | float) else math.inf
+            if seconds <= maker_timeout_s:
+                problems.append(
+                    f"unfilledtimeout.{side} ({seconds:g} s) must exceed statarb.maker_timeout_s "
+                    f"({maker_timeout_s:g} s), or FreqTrade cancels a resting order before it "
+                    "crosses the book"
+                )
+            elif backtest_candle_s is not None and seconds <= backtest_candle_s:
+                problems.append(
+                    f"unfilledtimeout.{side} ({seconds:g} s) must exceed one candle "
+                    f"({backtest_candle_s:g} s) in a backtest, which re-prices once per candle "
+                    "(scripts/backtest_offline.py sets it)"
+                )
+    return problems

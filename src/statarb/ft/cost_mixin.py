@@ -4,11 +4,13 @@
   the spread's σ over its window, its half-life, the legs' latest funding rates) for
   `statarb.spread.planner.decide_entry`; the decision itself is `statarb.costs.entry_cost`.
 - maker-first orders (`order_types` entry "limit"): `custom_entry_price` / `custom_exit_price`
-  rest at the touch, `adjust_entry_price` / `adjust_exit_price` cross after
-  `maker_timeout_s`; the prices come from `statarb.costs.orders`.
+  rest at the touch; live, `check_entry_timeout` / `check_exit_timeout` cancel an order still
+  unfilled after `maker_timeout_s` (the lone leg's twin then goes at market, an exit as
+  FreqTrade's emergency exit); a backtest re-prices across the book at the next candle
+  (`adjust_entry_price` / `adjust_exit_price`). Prices come from `statarb.costs.orders`.
 
-The host class provides: settings, config, dp, book, order_types, timeframe, _tf_minutes,
-_candles_of, _close_at and the hyperoptable `cost_margin` parameter.
+The host class provides: settings, config, dp, book, tags, live, order_types, timeframe,
+_tf_minutes, _candles_of, _close_at and the hyperoptable `cost_margin` parameter.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from statarb.costs.orders import (
 )
 from statarb.safety.log import Category, log
 from statarb.spread.book import ActivePair
+from statarb.spread.client_ids import Purpose
 from statarb.spread.history import aligned_closes
 from statarb.spread.legs import signal_candle_of
 from statarb.stats.halflife import ou_half_life
@@ -186,6 +189,44 @@ class CostMixin:
             return proposed_rate  # the candle's open: fills at once
         return self._crossing(pair, buy=buy) or proposed_rate
 
+    def check_entry_timeout(
+        self, pair: str, trade: Trade, order: Order, current_time: datetime, **kwargs: Any
+    ) -> bool:
+        return self._rested_long_enough(pair, order, current_time)
+
+    def check_exit_timeout(
+        self, pair: str, trade: Trade, order: Order, current_time: datetime, **kwargs: Any
+    ) -> bool:
+        return self._rested_long_enough(pair, order, current_time)
+
+    def _rested_long_enough(self, pair: str, order: Order, current_time: datetime) -> bool:
+        """Live: a maker order unfilled after `maker_timeout_s` is cancelled, every loop.
+
+        FreqTrade re-prices (adjust_*_price) only once a new candle has closed; its timeout
+        check runs every loop. After the cancel the crossing is FreqTrade's and ours: an entry
+        leg left alone gets its twin from the hedging plan at market, an exit goes on as
+        FreqTrade's emergency exit (market) after `unfilledtimeout.exit_timeout_count` (1).
+        A backtest re-prices at the next candle instead (adjust_*_price).
+        """
+        if not self._maker_first or self.dp.runmode not in LIVE_MODES:
+            return False
+        if not maker_waited_out(order.order_date_utc, current_time, self.settings.maker_timeout_s):
+            return False
+        live = getattr(self, "live", None)
+        if live is not None and order.order_id and not order.safe_filled:
+            live.cancelled_unfilled(str(order.order_id), "maker order timed out unfilled")
+        log(
+            logger,
+            Category.EXECUTION,
+            None,
+            "maker order not filled in time: cancelling it",
+            pair=pair,
+            side=order.ft_order_side,
+            filled=order.safe_filled,
+            waited_s=(current_time - order.order_date_utc).total_seconds(),
+        )
+        return True
+
     def adjust_entry_price(
         self,
         trade: Trade,
@@ -239,6 +280,7 @@ class CostMixin:
         price = self._crossing(pair, buy=buy) if live else proposed_rate
         if price is None or price == current_order_rate:
             return current_order_rate
+        self._announce_reprice(trade, order, pair, buy=buy)
         log(
             logger,
             Category.EXECUTION,
@@ -250,6 +292,22 @@ class CostMixin:
             price=price,
         )
         return price
+
+    def _announce_reprice(self, trade: Trade, order: Order, pair: str, *, buy: bool) -> None:
+        """Live: the re-priced order is a new send of the same intent (its own client id)."""
+        live = getattr(self, "live", None)
+        tag = self.tags.tag_of(trade)
+        if live is None or tag is None:
+            return
+        is_entry = order.ft_order_side == trade.entry_side
+        live.announce(
+            tag=tag,
+            symbol=pair,
+            side="buy" if buy else "sell",
+            reduce_only=not is_entry,
+            purpose=Purpose.ENTRY if is_entry else Purpose.EXIT,
+            qty_base=float(order.safe_remaining),
+        )
 
 
 def _half_life(spread: np.ndarray) -> float:

@@ -108,11 +108,15 @@ class LiveMixin:
             self._hedge_plans[key] = action
             self._act(key, tag, action, legs_of)
         if self.live.monitor_due():
-            # A spread missing a leg is the hedging plan's business (twin or flatten).
+            # A spread missing a leg is the hedging plan's business (twin or flatten); so is a
+            # leg whose order is still working (a maker order rests up to maker_timeout_s):
+            # mid-order the positions are in flux, and a [SAFETY] alarm there is a false one.
             rows = [
                 (key, legs_of[Leg.A].tag.hedge_ratio, legs_of[Leg.A], legs_of[Leg.B])
                 for key, legs_of in snapshots.items()
-                if Leg.A in legs_of and Leg.B in legs_of
+                if Leg.A in legs_of
+                and Leg.B in legs_of
+                and not any(leg.has_open_order for leg in legs_of.values())
             ]
             tolerance = {
                 s: market_of(self.dp, s).qty_step * 1.01 for row in rows for s in _symbols(row)
