@@ -102,6 +102,32 @@ def test_a_signalled_spread_rests_at_the_touch_and_ends_hedged_without_false_ala
     assert not alarms, alarms
 
 
+def test_a_reverted_spread_leaves_with_maker_exits_or_crosses_and_ends_flat(bot: LiveBot) -> None:
+    if not settled(bot):
+        bot.push_spread_z(2.6)
+        bot.wait_for(lambda: settled(bot), 180, "a spread with both legs filled")
+    start = len(bot.exchange.admin.order_log())
+    log_start = len(bot.log())
+    bot.undo_shocks()  # the stretch is gone: z falls back inside the exit band
+    bot.wait_for(
+        lambda: not bot.open_trades() and not bot.exchange_positions(), 240, "both legs closed"
+    )
+    exits = [o for o in bot.exchange.admin.order_log()[start:] if o["reduceOnly"]]
+    accepted = [o for o in exits if o["outcome"] == "accepted"]
+    assert {o["symbol"] for o in accepted} == {"SOLUSDT", "ADAUSDT"}
+    assert accepted[0]["type"] == "LIMIT", exits  # a reverted spread waits at the touch first
+    ids = Counter(o["newClientOrderId"] for o in accepted)
+    assert all(n == 1 for n in ids.values()), ids
+    # Every exit, FreqTrade's emergency exit after a maker timeout too, carries the spread's
+    # own deterministic id (sa-<pair>-...), not the seam's fallback for unregistered orders.
+    assert all(cid.startswith("sa-SOL_ADA-") for cid in ids), ids
+    reasons = {t["exit_reason"] for t in bot.rows("select exit_reason from trades")}
+    assert reasons & {"z_reverted", "emergency_exit"}, reasons
+    new_log = bot.log()[log_start:]
+    alarms = [line for line in new_log.splitlines() if "[SAFETY]" in line]
+    assert not alarms, alarms
+
+
 def test_the_daily_checks_cost_report_adds_up_to_freqtrades_profits(
     bot: LiveBot, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -33,11 +33,13 @@ from statarb.costs.orders import (
     maker_waited_out,
     resting_price_backtest,
 )
+from statarb.ft.trades import market_of
 from statarb.safety.log import Category, log
 from statarb.spread.book import ActivePair
 from statarb.spread.client_ids import Purpose
 from statarb.spread.history import aligned_closes
 from statarb.spread.legs import signal_candle_of
+from statarb.spread.sizing import stake_for_qty
 from statarb.stats.halflife import ou_half_life
 from statarb.stats.inputs import StatsInputError
 
@@ -159,8 +161,9 @@ class CostMixin:
         side: str,
         **kwargs: Any,
     ) -> float:
-        # Live, FreqTrade already priced the order at the touch (entry_pricing side "same").
-        if not self._maker_first or self.dp.runmode in LIVE_MODES:
+        # Live, FreqTrade already priced the order at the touch (entry_pricing side "same");
+        # a top-up of a leg already open (trade given) completes a hedge: it does not wait.
+        if not self._maker_first or self.dp.runmode in LIVE_MODES or trade is not None:
             return proposed_rate
         price = self._resting_price(pair, current_time, buy=side == "long")
         return proposed_rate if price is None else price
@@ -197,7 +200,21 @@ class CostMixin:
     def check_exit_timeout(
         self, pair: str, trade: Trade, order: Order, current_time: datetime, **kwargs: Any
     ) -> bool:
-        return self._rested_long_enough(pair, order, current_time)
+        if not self._rested_long_enough(pair, order, current_time):
+            return False
+        # FreqTrade's emergency exit follows the cancel and asks no callback: register its
+        # intent now, so it goes out under this spread's own deterministic client id.
+        live, tag = getattr(self, "live", None), self.tags.tag_of(trade)
+        if live is not None and tag is not None:
+            live.announce(
+                tag=tag,
+                symbol=pair,
+                side="buy" if trade.is_short else "sell",
+                reduce_only=True,
+                purpose=Purpose.EXIT,
+                qty_base=float(order.safe_remaining),
+            )
+        return True
 
     def _rested_long_enough(self, pair: str, order: Order, current_time: datetime) -> bool:
         """Live: a maker order unfilled after `maker_timeout_s` is cancelled, every loop.
@@ -292,6 +309,26 @@ class CostMixin:
             price=price,
         )
         return price
+
+    def backtest_top_up(self, trade: Trade, current_rate: float) -> float | None:
+        """Backtest: the stake that brings a leg back to its planned quantity, or None.
+
+        FreqTrade re-prices a resting order by keeping its STAKE, so a buy re-priced up gets
+        fewer coins, truncated to the lot step (10 SOL at 93.48 re-priced at 93.52 is 9). Live,
+        the hedging plan tops such a leg up; a backtest has no plan, so the leg tops itself up
+        at the next candle, crossing the book.
+        """
+        if not self._maker_first or self.dp.runmode in LIVE_MODES or trade.has_open_orders:
+            return None
+        tag = self.tags.tag_of(trade)
+        if tag is None or not current_rate > 0:
+            return None
+        step = market_of(self.dp, trade.pair).qty_step
+        missing = tag.planned_qty - float(trade.amount or 0.0)
+        steps = math.floor(missing / step + 1e-9)
+        if steps < 1:
+            return None
+        return stake_for_qty(steps * step, current_rate, float(trade.leverage or 1.0))
 
     def _announce_reprice(self, trade: Trade, order: Order, pair: str, *, buy: bool) -> None:
         """Live: the re-priced order is a new send of the same intent (its own client id)."""

@@ -260,8 +260,8 @@ class LiveMixin:
         current_exit_profit: float,
         **kwargs: Any,
     ) -> float | tuple[float | None, str | None] | None:
-        if self.live is None:
-            return None
+        if self.live is None:  # a backtest's maker-first leg may need a top-up (cost_mixin)
+            return self.backtest_top_up(trade, current_rate)
         tag = self.tags.tag_of(trade)
         plans = getattr(self, "_hedge_plans", {})
         action = plans.get(tag.key) if tag else None
