@@ -4,7 +4,9 @@
 Starts the local exchange on DIR (FreqTrade loads markets even to backtest), chooses the pairs
 walk-forward — re-scanning every --rescan-every-hours on the trailing --lookback-days only, as
 production does — unless --pairs-config is given, runs `freqtrade backtesting` with FreqAI and
-writes FreqTrade's result files plus OUT/trades.json, OUT/summary.json and OUT/spreads.png.
+writes FreqTrade's result files plus OUT/trades.json, OUT/spreads.json (each spread's gross,
+fees, funding, slippage and net), OUT/summary.json and OUT/spreads.png, and prints where the
+money went (totals, per pair, per exit reason).
 
     ./run scripts/backtest_offline.py --datadir user_data/data --timeframe 5m --results out/bt
 """
@@ -25,6 +27,7 @@ from statarb.backtest.offline import (
 )
 from statarb.backtest.report import plot_spreads, print_report
 from statarb.backtest.results import load_trades
+from statarb.costs.orders import ORDER_MODES
 from statarb.market.candles import CandleDataError
 from statarb.pairs_config import PairsConfigError
 from statarb.runner.processes import ProcessError
@@ -45,10 +48,26 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--train-days", type=float, help="FreqAI train_period_days override")
     p.add_argument("--max-pairs", type=int, default=10)
     p.add_argument("--wallet", type=float, default=10_000.0, help="starting balance (USDT)")
-    p.add_argument("--fee", type=float, help="fee rate per fill (default: the exchange's)")
+    p.add_argument(
+        "--fee", type=float,
+        help="fee rate per fill (default: the exchange's); with maker_first, the taker fee",
+    )  # fmt: skip
+    p.add_argument(
+        "--maker-fee", type=float,
+        help="maker_first only: the maker fee charged on fills that rested (default 0.0002)",
+    )  # fmt: skip
+    p.add_argument(
+        "--order-mode", choices=ORDER_MODES,
+        help="taker: market orders; maker_first: limits at the touch, across the book after "
+        "statarb.maker_timeout_s (default: as the base config says)",
+    )  # fmt: skip
     p.add_argument(
         "--no-model-gate", action="store_true",
         help="trade the z-score rules without the FreqAI gate (FreqAI is then not run at all)",
+    )  # fmt: skip
+    p.add_argument(
+        "--no-cost-gate", action="store_true",
+        help="open every signalled spread, whether or not its expected reversion pays its costs",
     )  # fmt: skip
     p.add_argument("--quiet", action="store_true", help="do not echo FreqTrade's output")
     return p
@@ -56,7 +75,9 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    overrides = {"base_config": args.config} if args.config else {}
+    overrides: dict[str, object] = {"base_config": args.config} if args.config else {}
+    if args.no_cost_gate:
+        overrides["statarb_overrides"] = {"cost_gate": False}
     request = OfflineRequest(
         datadir=args.datadir,
         timeframe=args.timeframe,
@@ -71,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
         max_pairs=args.max_pairs,
         wallet_usdt=args.wallet,
         fee=args.fee,
+        order_mode=args.order_mode,
+        maker_fee=args.maker_fee,
         echo=not args.quiet,
         **overrides,
     )

@@ -12,6 +12,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from statarb.costs.entry_cost import DEFAULT_SLIPPAGE_BPS
+from statarb.costs.orders import DEFAULT_MAKER_TIMEOUT_S
+
 
 class SettingsError(ValueError):
     """The `statarb` config section is invalid; the message names the key."""
@@ -42,6 +45,20 @@ class StrategySettings(BaseModel):
     model_gate: bool = True
     min_model_reversion: float = 0.0
     min_model_confidence: float = 0.0
+    # Cost-aware entry (statarb.costs.entry_cost): a spread opens only when its expected
+    # reversion pays its round trip (4 fills, funding over the expected hold, slippage) times
+    # the strategy's hyperoptable `cost_margin`.
+    cost_gate: bool = True
+    # Fee rate per fill the estimate assumes; None = what FreqTrade charges (the config's `fee`
+    # in backtests and dry runs, else the exchange's taker fee, or maker fee for maker-first).
+    fee_rate: Annotated[float, Field(ge=0, lt=0.01)] | None = None
+    # Expected slippage per fill against the signal candle's close, in basis points.
+    expected_slippage_bps: Annotated[float, Field(ge=0, le=100)] = DEFAULT_SLIPPAGE_BPS
+    # Maker-first orders (config order_types entry/exit "limit", pricing side "same"): seconds a
+    # limit rests at the touch; then it is cancelled and the crossing goes at market (a lone
+    # leg's twin from the hedging plan, an exit as FreqTrade's emergency exit). Must be below
+    # unfilledtimeout (FreqTrade's own backstop), with exit_timeout_count 1.
+    maker_timeout_s: Annotated[int, Field(ge=1, le=3600)] = DEFAULT_MAKER_TIMEOUT_S
     # Durable manual-review flag, relative to user_data_dir unless absolute.
     review_flag: str = "state/manual_review.json"
 

@@ -108,6 +108,7 @@ def start_bot(folder: Path, exchange: RunningExchange) -> LiveBot:
         "statarb": {
             "pairs_config": str(folder / "pairs_config.json"),
             "model_gate": False,
+            "cost_gate": False,  # not what this module tests: the first signal must open
             "retest_window": 30,
             "retest_max_pvalue": 1.0,
         },

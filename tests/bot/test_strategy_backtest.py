@@ -111,7 +111,10 @@ def test_every_spread_is_two_opposite_legs_in_the_hedge_ratio_opened_and_closed_
             f"{tag} {open_date}: {leg_b['amount']} / {leg_a['amount']} is off hedge ratio "
             f"{entry.hedge_ratio}"
         )
-        assert leg_a["close_date"] == leg_b["close_date"], f"{tag} {open_date}: closed apart"
+        # Maker-first exits (config.json's default) rest at the touch; a leg the candle did not
+        # trade through crosses the book at the next candle: the legs close at most one apart.
+        apart = abs(pd.Timestamp(leg_a["close_date"]) - pd.Timestamp(leg_b["close_date"]))
+        assert apart <= timedelta(minutes=1), f"{tag} {open_date}: closed {apart} apart"
         assert leg_a["exit_reason"] == leg_b["exit_reason"]
 
 

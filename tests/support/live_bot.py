@@ -378,6 +378,7 @@ def start_live_bot(
     pair_overrides: dict[str, Any] | None = None,
     whitelist: list[str] | None = None,
     market: Path | None = None,
+    order_mode: str = "taker",
 ) -> LiveBot:
     """Exchange + config + a started bot in `folder`; `market` reuses a generated market folder
     (generating one costs seconds)."""
@@ -408,6 +409,10 @@ def start_live_bot(
         user_data_dir=user_data,
         pairs_config=pairs,
         freqai=False,
+        # The execution-safety scenarios are written for market orders (an order fills at once
+        # or the fault under test decides); maker-first orders have their own live test
+        # (tests/bot/test_costs_live.py).
+        order_mode=order_mode,
         statarb_overrides={
             "max_risk_percent": 10.0,
             "leverage": 2.0,

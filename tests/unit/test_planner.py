@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from statarb.costs.entry_cost import CostParams, CostView
 from statarb.pairs_config import parse_pairs_config
 from statarb.spread.client_ids import Leg
 from statarb.spread.planner import EntryContext, decide_entry
@@ -121,3 +122,49 @@ def test_a_forced_spread_that_the_exit_rules_would_close_at_once_is_refused() ->
     for z, direction in ((1.2, 1), (-0.3, 1), (0.2, -1), (4.5, -1)):
         forced = decide_entry(dataclasses.replace(BASE, z=z, forced_direction=direction))
         assert not forced.approved, (z, direction)
+
+
+# ----------------------------------------------------------------------------- cost gate
+# BTC 42,500 against 16.67 ETH at 2,550: 85,000 USDT gross per unit of the spread.
+TAKER_COSTS = CostView(
+    params=CostParams(fee_rate=0.0005, slippage_bps=1.0, margin=1.5),
+    spread_sd_usdt=150.0,
+    half_life_candles=10,
+    timeframe_minutes=5,
+)
+
+
+def test_a_spread_whose_reversion_cannot_pay_four_fees_is_refused_naming_the_cost() -> None:
+    quiet = dataclasses.replace(
+        BASE, model=None, cost=dataclasses.replace(TAKER_COSTS, spread_sd_usdt=30.0)
+    )
+    decision = decide_entry(quiet)
+    assert not decision.approved and decision.direction == 1
+    assert "too small to pay its costs" in decision.reason
+    assert "round-trip cost" in decision.reason and "4 fills at 0.0500%" in decision.reason
+
+
+def test_a_spread_that_pays_its_costs_opens_and_says_by_how_much() -> None:
+    decision = decide_entry(dataclasses.replace(BASE, model=None, cost=TAKER_COSTS))
+    assert decision.approved, decision.reason
+    assert "expected reversion" in decision.reason
+
+
+def test_with_the_model_gate_on_the_cost_check_uses_the_models_predicted_reversion() -> None:
+    # Volatility alone (1.5 z to the band) would pay; the model expects only 0.2 z.
+    doubtful = ModelView(predicted_reversion=0.2, label_mean=0.0, label_std=0.1, do_predict=1)
+    decision = decide_entry(dataclasses.replace(BASE, model=doubtful, cost=TAKER_COSTS))
+    assert not decision.approved and "model" in decision.reason
+
+
+def test_a_forced_entry_is_not_cost_gated() -> None:
+    quiet = dataclasses.replace(TAKER_COSTS, spread_sd_usdt=1.0)
+    forced = decide_entry(dataclasses.replace(BASE, cost=quiet, forced_direction=1))
+    assert forced.approved, forced.reason
+
+
+def test_a_cost_input_that_could_not_be_gathered_refuses_the_entry_instead_of_skipping_it() -> None:
+    broken = CostView(params=None, spread_sd_usdt=150.0, half_life_candles=10,
+                      timeframe_minutes=5, problem="no fee rate known")  # fmt: skip
+    decision = decide_entry(dataclasses.replace(BASE, model=None, cost=broken))
+    assert not decision.approved and "cost check impossible: no fee rate known" in decision.reason

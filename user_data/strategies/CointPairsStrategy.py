@@ -12,6 +12,7 @@ every decision about money is a function in the `statarb` package.
   leg A and fail for leg B.
 - custom_exit: one exit decision per spread instance and moment (z reverted, z stop, twin lost),
   so both legs leave together.
+- costs (statarb.ft.cost_mixin): the cost-aware entry check's inputs, maker-first order prices.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ from freqtrade.persistence import Order, Trade
 from freqtrade.strategy import DecimalParameter, IStrategy
 from pandas import DataFrame
 
+from statarb.costs.entry_cost import DEFAULT_COST_MARGIN
+from statarb.costs.orders import order_settings_problems
+from statarb.ft.cost_mixin import CostMixin
 from statarb.ft.live_mixin import LiveMixin
 from statarb.ft.trades import TagStore, market_of
 from statarb.pairs_config import (
@@ -83,7 +87,7 @@ CACHED_COLUMNS = (
 )
 
 
-class CointPairsStrategy(LiveMixin, IStrategy):
+class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
     INTERFACE_VERSION = 3
     timeframe = "1m"
     can_short = True
@@ -103,6 +107,10 @@ class CointPairsStrategy(LiveMixin, IStrategy):
     entry_z = DecimalParameter(1.5, 3.0, default=2.0, decimals=2, space="buy", optimize=True)
     exit_z = DecimalParameter(0.0, 1.0, default=0.5, decimals=2, space="sell", optimize=True)
     stop_z = DecimalParameter(3.0, 6.0, default=4.0, decimals=2, space="sell", optimize=True)
+    # Expected reversion must pay this many times the round-trip cost (statarb.costs).
+    cost_margin = DecimalParameter(
+        1.0, 4.0, default=DEFAULT_COST_MARGIN, decimals=2, space="buy", optimize=True
+    )
 
     order_types = {
         "entry": "market",
@@ -138,6 +146,7 @@ class CointPairsStrategy(LiveMixin, IStrategy):
             self.settings: StrategySettings = parse_settings(config)
         except SettingsError as exc:
             raise OperationalException(str(exc)) from None
+        self._check_order_settings(config)
         self.book = self._load_book()
         # lookahead-/recursive-analysis replay one pair at a time (util run mode), but a spread
         # only exists with both legs: add each given leg's partners so the replay trades what
@@ -172,6 +181,20 @@ class CointPairsStrategy(LiveMixin, IStrategy):
         self._forced: dict[SpreadKey, EntryDecision] = {}
         self._entry_tags: dict[str, LegTag] = {}
         self.tags = TagStore(self.book, self._tf_minutes)
+
+    def _check_order_settings(self, config: dict[str, Any]) -> None:
+        """Maker-first orders need FreqTrade's timeouts and pricing to match (statarb.costs)."""
+        runmode = config.get("runmode")
+        candle_s = None
+        if runmode not in (RunMode.LIVE, RunMode.DRY_RUN):
+            candle_s = 60.0 * timeframe_to_minutes(config.get("timeframe", self.timeframe))
+        problems = order_settings_problems(
+            {**config, "order_types": config.get("order_types", self.order_types)},
+            self.settings.maker_timeout_s,
+            backtest_candle_s=candle_s,
+        )
+        if problems and runmode in NON_UTIL_MODES:
+            raise OperationalException("[SAFETY] order settings: " + "; ".join(problems))
 
     def _load_book(self) -> SpreadBook:
         try:
@@ -503,6 +526,7 @@ class CointPairsStrategy(LiveMixin, IStrategy):
                 market_b=market_of(self.dp, entry.leg_b),
                 max_hedge_error=self.settings.max_hedge_error,
                 forced_direction=forced_direction,
+                cost=None if forced_direction else self.cost_view(active, signal_candle),
             )
         )
 
@@ -603,6 +627,8 @@ class CointPairsStrategy(LiveMixin, IStrategy):
         side: str,
         **kwargs: Any,
     ) -> bool:
+        if self._reprices_own_entry(pair, side):
+            return True
         plan = self._leg_plan(pair, current_time, entry_tag, side)
         if plan is None:
             return False
@@ -642,6 +668,16 @@ class CointPairsStrategy(LiveMixin, IStrategy):
         )
         return True
 
+    def _reprices_own_entry(self, pair: str, side: str) -> bool:
+        """A backtest re-prices a resting maker entry through confirm_trade_entry (live does
+        not ask): the trade, already approved as a leg, is open on this very pair and side."""
+        if self.dp.runmode in (RunMode.LIVE, RunMode.DRY_RUN):
+            return False
+        return any(
+            t.is_short == (side == "short") and t.nr_of_successful_entries == 0
+            for t in Trade.get_trades_proxy(pair=pair, is_open=True)
+        )
+
     def _leg_plan(
         self, pair: str, current_time: datetime, entry_tag: str | None, side: str
     ) -> LegPlan | None:
@@ -661,6 +697,12 @@ class CointPairsStrategy(LiveMixin, IStrategy):
         if not decision.approved:
             return None
         plan = LegPlan(self._tag_for(decision, active), decision.leg_qty(active.role), decision)
+        if self.live is not None and self.live.sends(
+            str(plan.tag.key), str(plan.tag.leg), str(Purpose.ENTRY)
+        ):
+            # This leg was sent once already (and refused, or cancelled unfilled): any further
+            # send is the hedging plan's, so its retry budget counts every attempt.
+            return None
         if self._spread_already_traded(plan.tag):
             self._revoke(decision, f"{plan.tag.key} was already traded: one spread per signal")
             return None
@@ -781,6 +823,8 @@ class CointPairsStrategy(LiveMixin, IStrategy):
         tag = self.tags.tag_of(trade)
         if tag is None:
             return None
+        if trade.select_order(trade.exit_side, is_open=True) is not None:
+            return None  # already leaving: a resting maker exit crosses after its timeout
         if self.dp.runmode in (RunMode.LIVE, RunMode.DRY_RUN):
             return self._live_exit(tag)
         cache_key = (tag.key, current_time)

@@ -16,6 +16,10 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from freqtrade.exchange import timeframe_to_minutes
+
+from statarb.costs.orders import order_mode_config
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_BASE_CONFIG = REPO_ROOT / "config.json"
 
@@ -43,8 +47,13 @@ def backtest_config(
     fee: float | None = None,
     statarb_overrides: dict[str, Any] | None = None,
     freqtrade_overrides: dict[str, Any] | None = None,
+    order_mode: str | None = None,
 ) -> dict[str, Any]:
-    """A complete FreqTrade config for `freqtrade backtesting` on the local exchange."""
+    """A complete FreqTrade config for `freqtrade backtesting` on the local exchange.
+
+    `order_mode` ("taker" / "maker_first") replaces the base config's order types and pricing
+    sides; None keeps them.
+    """
     config = copy.deepcopy(base)
     config.pop("$schema", None)
     config["dry_run"] = True
@@ -100,6 +109,32 @@ def backtest_config(
         )
         section["identifier"] = "bt-" + hashlib.sha256(fingerprint.encode()).hexdigest()[:12]
     config["freqai"] = section
+    if order_mode is not None:
+        apply_order_mode(config, order_mode)
+    candle_timeouts(config, timeframe_to_minutes(timeframe))
     for key, value in (freqtrade_overrides or {}).items():
         config[key] = value
     return config
+
+
+def apply_order_mode(config: dict[str, Any], mode: str) -> None:
+    """Taker (market orders, pricing side "other") or maker-first (limits at the touch)."""
+    section = order_mode_config(mode)
+    config["order_types"] = dict(section["order_types"])  # type: ignore[call-overload]
+    for key in ("entry_pricing", "exit_pricing"):
+        pricing = dict(config.get(key, {}))
+        pricing["price_side"] = section["price_side"]
+        config[key] = pricing
+
+
+def candle_timeouts(config: dict[str, Any], timeframe_minutes: int) -> None:
+    """A backtest sees one moment per candle: an unfilled order must survive to the next
+    candle, where the strategy re-prices it (maker-first), instead of FreqTrade deleting it
+    there because `unfilledtimeout` (seconds, sized for live) has long passed."""
+    timeouts = dict(config.get("unfilledtimeout", {}))
+    to_seconds = 1 if timeouts.get("unit", "minutes") == "seconds" else 60
+    for side in ("entry", "exit"):
+        seconds = float(timeouts.get(side, 0) or 0) * to_seconds
+        timeouts[side] = int(max(seconds, 3 * timeframe_minutes * 60))
+    timeouts["unit"] = "seconds"
+    config["unfilledtimeout"] = timeouts

@@ -7,7 +7,8 @@
    it was chosen on overlaps the backtest, the results say "IN-SAMPLE SELECTION" loudly.
 3. Start the local exchange on the same candles (FreqTrade loads markets even to backtest) and
    run `freqtrade backtesting` with the production config, overridden only where offline needs.
-4. Write FreqTrade's own result files, `trades.json`, `summary.json`, the schedule, a plot.
+4. Write FreqTrade's own result files, `trades.json`, `spreads.json` (each spread's money split
+   into gross, fees, funding and slippage), `summary.json`, the schedule, a plot.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ from statarb.backtest.results import (
     summarise,
     trade_records,
 )
+from statarb.backtest.spreads import backtest_spreads
+from statarb.costs.accounting import CostSummary, SpreadRecord, summarise_costs
+from statarb.costs.orders import BINANCE_USDM_FEES, FeeRates, is_maker_first
 from statarb.exchange.client_config import freqtrade_exchange_config
 from statarb.exchange.launcher import start_local_exchange
 from statarb.market.candles import available_pairs, load_closes, resolve_exchange_dir
@@ -66,6 +70,10 @@ class OfflineRequest:
     max_pairs: int = 10
     wallet_usdt: float = 10_000.0
     fee: float | None = None
+    order_mode: str | None = None  # "taker" / "maker_first"; None = as the base config says
+    # Maker-first only: the exchange's maker fee (default Binance's regular tier); `fee` is
+    # then the taker fee, which FreqTrade charges on every fill of its own figures.
+    maker_fee: float | None = None
     statarb_overrides: dict[str, Any] = field(default_factory=dict)
     freqtrade_overrides: dict[str, Any] = field(default_factory=dict)
     echo: bool = True
@@ -93,6 +101,11 @@ class OfflineResult:
     freqtrade_seconds: float
     closes: pd.DataFrame
     message: str | None = None
+    spreads: tuple[SpreadRecord, ...] = ()
+    costs: CostSummary | None = None
+    spreads_path: Path | None = None
+    order_mode: str = "taker"
+    fee_rates: FeeRates | None = None  # maker-first: fills re-priced by role at these rates
 
 
 def parse_timerange(text: str) -> tuple[datetime | None, datetime | None]:
@@ -223,10 +236,15 @@ def run_offline_backtest(request: OfflineRequest) -> OfflineResult:
     results_dir = user_data / "backtest_results"
     if not whitelist:
         atomic_write_json(trades_path, [])
+        atomic_write_json(out / "spreads.json", [])
         return OfflineResult(
             None, selection, start, end, results_dir, trades_path, 0.0, closes,
             "no pair passed the scan anywhere in the range: nothing to trade",
         )  # fmt: skip
+    order_mode = request.order_mode or (
+        "maker_first" if is_maker_first(base.get("order_types", {})) else "taker"
+    )
+    rates, fee, statarb_overrides = _fee_plan(request, order_mode)
     for folder in ("backtest_results", "strategies"):
         (user_data / folder).mkdir(parents=True, exist_ok=True)
     for old in results_dir.glob("backtest-result-*"):
@@ -245,9 +263,10 @@ def run_offline_backtest(request: OfflineRequest) -> OfflineResult:
             train_days=train_days,
             identifier_seed=f"{selection.path.read_text()}|{start}|{end}",
             wallet_usdt=request.wallet_usdt,
-            fee=request.fee,
-            statarb_overrides=request.statarb_overrides,
+            fee=fee,
+            statarb_overrides=statarb_overrides,
             freqtrade_overrides=request.freqtrade_overrides,
+            order_mode=order_mode,
         )
         config_path = out / "config.backtest.json"
         atomic_write_json(config_path, config)
@@ -273,6 +292,17 @@ def run_offline_backtest(request: OfflineRequest) -> OfflineResult:
     trades = load_trades(results_dir)
     atomic_write_json(trades_path, trade_records(trades))
     summary = summarise(results_dir, trades)
+    maker_taker = None
+    if rates is not None:
+        opens = load_closes(exchange_dir, universe, request.timeframe, field="open")
+        maker_taker = (rates, opens)
+    spreads = backtest_spreads(
+        trades, selection.book, closes, TIMEFRAME_MINUTES[request.timeframe],
+        maker_taker=maker_taker,
+    )  # fmt: skip
+    costs = summarise_costs(spreads, summary.starting_balance_usdt or request.wallet_usdt)
+    spreads_path = out / "spreads.json"
+    atomic_write_json(spreads_path, [record.to_json() for record in spreads])
     atomic_write_json(
         out / "summary.json",
         {
@@ -287,13 +317,52 @@ def run_offline_backtest(request: OfflineRequest) -> OfflineResult:
                 "file": str(selection.path),
             },
             "freqai": request.freqai,
+            "order_mode": order_mode,
+            "fees": _fee_json(rates, fee),
             "freqtrade_seconds": round(freqtrade_seconds, 1),
             "result": summary.to_json(),
+            "costs": costs.to_json(),
         },
     )
     return OfflineResult(
-        summary, selection, start, end, results_dir, trades_path, freqtrade_seconds, closes
+        summary, selection, start, end, results_dir, trades_path, freqtrade_seconds, closes,
+        spreads=tuple(spreads), costs=costs, spreads_path=spreads_path, order_mode=order_mode,
+        fee_rates=rates,
+    )  # fmt: skip
+
+
+def _fee_plan(
+    request: OfflineRequest, order_mode: str
+) -> tuple[FeeRates | None, float | None, dict[str, Any]]:
+    """(rates to re-price fills by role, FreqTrade's fee, statarb overrides) of a run.
+
+    Taker: FreqTrade's own fee (`--fee`, else the exchange's) on every fill. Maker-first:
+    FreqTrade charges the taker fee on every fill (its figures are the all-taker worst case);
+    the spread accounting charges the maker fee on fills that rested, and the cost gate
+    assumes the maker fee.
+    """
+    overrides = dict(request.statarb_overrides)
+    if order_mode != "maker_first":
+        if request.maker_fee is not None:
+            raise BacktestSetupError("--maker-fee only applies to --order-mode maker_first")
+        return None, request.fee, overrides
+    rates = FeeRates(
+        maker=BINANCE_USDM_FEES.maker if request.maker_fee is None else request.maker_fee,
+        taker=BINANCE_USDM_FEES.taker if request.fee is None else request.fee,
     )
+    overrides.setdefault("fee_rate", rates.maker)
+    return rates, rates.taker, overrides
+
+
+def _fee_json(rates: FeeRates | None, freqtrade_fee: float | None) -> dict[str, Any]:
+    if rates is None:
+        return {"basis": "freqtrade", "freqtrade_charged": freqtrade_fee}
+    return {
+        "basis": "maker/taker by fill",
+        "maker": rates.maker,
+        "taker": rates.taker,
+        "freqtrade_charged": freqtrade_fee,
+    }
 
 
 def schedule_rows(book: SpreadBook) -> list[dict[str, Any]]:

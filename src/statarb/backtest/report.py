@@ -12,6 +12,7 @@ from rich.table import Table
 
 from statarb.atomic import atomic_write_bytes
 from statarb.backtest.offline import OfflineResult
+from statarb.costs.report import print_costs
 from statarb.pairs_config import DEFAULT_ENTRY_Z, DEFAULT_EXIT_Z, DEFAULT_STOP_Z
 from statarb.selection.plot import png_bytes
 from statarb.spread.book import SpreadBook
@@ -55,6 +56,7 @@ def print_report(result: OfflineResult, console: Console | None = None) -> None:
     rows = [
         ("range (UTC)", f"{result.start:%Y-%m-%d %H:%M} .. {result.end:%Y-%m-%d %H:%M}"),
         ("selection", selection.mode + (" (IN-SAMPLE)" if selection.in_sample else "")),
+        ("order mode", result.order_mode),
         ("spreads / leg trades", f"{s.spreads} / {s.trades}"),
         (
             "net profit after fees and funding",
@@ -70,6 +72,18 @@ def print_report(result: OfflineResult, console: Console | None = None) -> None:
     for name, value in rows:
         table.add_row(name, value)
     console.print(table)
+    if result.costs is not None:
+        rates = result.fee_rates
+        print_costs(result.costs, console, freqtrade_net_usdt=None if rates else s.net_profit_usdt)
+        if rates is not None:
+            fills = sum(r.fills for r in result.spreads)
+            makers = sum(r.maker_fills for r in result.spreads)
+            console.print(
+                f"maker-first: {makers} of {fills} fills rested (maker fee {rates.maker:.4%}), "
+                f"the rest crossed (taker fee {rates.taker:.4%}). FreqTrade's backtest charges "
+                f"one fee on every fill: its net {s.net_profit_usdt:+.2f} is the all-taker case."
+            )
+        console.print(f"spreads file: {result.spreads_path}")
 
 
 def plot_spreads(

@@ -32,10 +32,13 @@ class IntentStatus(StrEnum):
     REJECTED = "rejected"  # the exchange refused it (an error answer: nothing was placed)
     VERIFIED = "verified"  # found on the exchange by client id at the ghost check
     GHOST = "ghost"  # acknowledged, but the exchange does not know it at the ghost check
+    # Cancelled on purpose before anything filled (a maker order's timeout): the order is dead
+    # on the exchange, so the next send of this leg needs a new id, not this one returned.
+    CANCELLED = "cancelled"
 
 
 RESOLVED = {IntentStatus.NOT_PLACED, IntentStatus.REJECTED, IntentStatus.VERIFIED,
-            IntentStatus.GHOST}  # fmt: skip
+            IntentStatus.GHOST, IntentStatus.CANCELLED}  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -177,11 +177,15 @@ class LiveMixin:
             self._hedge_plans[key] = action
             self._act(key, tag, action, legs_of)
         if self.live.monitor_due():
-            # A spread missing a leg is the hedging plan's business (twin or flatten).
+            # A spread missing a leg is the hedging plan's business (twin or flatten); so is a
+            # leg whose order is still working (a maker order rests up to maker_timeout_s):
+            # mid-order the positions are in flux, and a [SAFETY] alarm there is a false one.
             rows = [
                 (key, legs_of[Leg.A].tag.hedge_ratio, legs_of[Leg.A], legs_of[Leg.B])
                 for key, legs_of in snapshots.items()
-                if Leg.A in legs_of and Leg.B in legs_of
+                if Leg.A in legs_of
+                and Leg.B in legs_of
+                and not any(leg.has_open_order for leg in legs_of.values())
             ]
             tolerance = {
                 s: market_of(self.dp, s).qty_step * 1.01 for row in rows for s in _symbols(row)
@@ -289,10 +293,13 @@ class LiveMixin:
                 # closed the lone leg since. Under the exit lock the state is settled.
                 if not Trade.get_trades_proxy(pair=present, is_open=True):
                     return
+                # A market order even when entries are maker-first: a lone leg is naked
+                # exposure, it does not wait in the queue.
                 bot.execute_entry(
                     symbol,
                     stake_for_qty(qty, price, self.settings.leverage),
                     is_short=leg_is_short(missing, tag.direction),
+                    ordertype="market",
                     enter_tag=tag.pair_id,
                 )
         except Exception as exc:  # counted as a try; the planner retries or flattens
@@ -322,8 +329,8 @@ class LiveMixin:
         current_exit_profit: float,
         **kwargs: Any,
     ) -> float | tuple[float | None, str | None] | None:
-        if self.live is None:
-            return None
+        if self.live is None:  # a backtest's maker-first leg may need a top-up (cost_mixin)
+            return self.backtest_top_up(trade, current_rate)
         tag = self.tags.tag_of(trade)
         plans = getattr(self, "_hedge_plans", {})
         action = plans.get(tag.key) if tag else None

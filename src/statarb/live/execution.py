@@ -91,6 +91,19 @@ class LiveExecution:
             return last.attempt
         return min(last.attempt + 1, 99)
 
+    def cancelled_unfilled(self, exchange_order_id: str, reason: str) -> None:
+        """The strategy cancels this order before any fill: its intent is settled, so the next
+        send of the same leg gets a new client id (the guard would otherwise hand back the
+        dead order, and FreqTrade would create a trade that is already cancelled)."""
+        for record in self.journal.records():
+            if record.exchange_order_id == exchange_order_id:
+                self.journal.update(
+                    record.client_order_id,
+                    status=IntentStatus.CANCELLED,
+                    now_ms=now_ms(),
+                    note=reason,
+                )
+
     def announce(
         self,
         *,

@@ -54,8 +54,10 @@ def load_closes(
     *,
     start: datetime | None = None,
     end: datetime | None = None,
+    field: str = "close",
 ) -> pd.DataFrame:
-    """Close prices, one column per pair, indexed by candle open time (UTC), outer-joined.
+    """Close prices (or another OHLCV `field`), one column per pair, indexed by candle open
+    time (UTC), outer-joined.
 
     Keeps candles with `start <= open time < end` (either bound optional).
     """
@@ -89,7 +91,7 @@ def load_closes(
                 f"no {timeframe} futures candles for {pair} in the requested range "
                 f"(looked for {expected}-{timeframe}-futures.{DATA_FORMAT})"
             )
-        columns[pair] = frame.set_index("date")["close"]
+        columns[pair] = frame.set_index("date")[field]
     closes = pd.concat(columns, axis=1, join="outer").sort_index()
     closes.index = pd.DatetimeIndex(closes.index).tz_convert("UTC")
     closes.index.name = "date"

@@ -25,6 +25,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from statarb.costs.accounting import summarise_costs
+from statarb.costs.report import print_costs
 from statarb.ops.api import (
     DEFAULT_API_URL,
     PASSWORD_VAR,
@@ -55,6 +57,7 @@ from statarb.ops.checks import (
     worst,
 )
 from statarb.ops.logscan import scan_logs
+from statarb.ops.spread_costs import live_spreads, records_json, since_hours
 from statarb.safety.review_flag import ManualReviewFlag
 from statarb.settings import StrategySettings
 
@@ -302,6 +305,34 @@ def render_table(results: Sequence[CheckResult], now: datetime) -> None:
     )
 
 
+def cost_report(options: Options, now: datetime, *, hours: float, as_json: bool) -> int:
+    """Where the live spreads' money went; 0 when reported, 2 when the API cannot tell."""
+    api = FreqtradeApi(options.api_url, options.credentials, options.timeout_s)
+    try:
+        costs = live_spreads(api, since=since_hours(now, hours))
+    except (ApiError, ApiUnreachableError, KeyError, TypeError, ValueError) as exc:
+        print(f"daily_check --costs: {_api_problem(exc) if isinstance(exc, ApiError) else exc}",
+              file=sys.stderr)  # fmt: skip
+        return Status.CRITICAL.exit_code
+    summary = summarise_costs(costs.records)
+    if as_json:
+        body = {
+            "generated_at": now.isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "hours": hours,
+            "spreads": records_json(costs.records),
+            "summary": summary.to_json(),
+            "skipped": list(costs.skipped),
+        }
+        print(json.dumps(body, indent=2))
+        return 0
+    console = Console(width=max(100, shutil.get_terminal_size((140, 24)).columns))
+    console.print(f"spreads closed in the last {hours:g} h (to {now:%Y-%m-%d %H:%M} UTC)")
+    print_costs(summary, console)
+    for line in costs.skipped:
+        console.print(Text(f"not accounted: {line}"))
+    return 0
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="daily_check.py",
@@ -337,6 +368,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--timeout-s", type=float, default=10.0)
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument(
+        "--costs",
+        action="store_true",
+        help="instead of the checks: the spreads closed in the last --costs-hours, their money "
+        "split into gross, fees, funding and slippage (totals, per pair, per exit reason)",
+    )
+    parser.add_argument("--costs-hours", type=float, default=24.0)
     return parser.parse_args(argv)
 
 
@@ -370,6 +408,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"daily_check: {exc}", file=sys.stderr)
         return Status.CRITICAL.exit_code
     now = datetime.now(UTC)
+    if args.costs:
+        return cost_report(options, now, hours=args.costs_hours, as_json=args.json)
     results = run_checks(options, now)
     if args.json:
         print(json.dumps(to_json(results, now), indent=2))

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
+from statarb.costs.entry_cost import CostView, EntryCostInputs, judge_entry_cost
 from statarb.pairs_config import PairEntry
 from statarb.spread.client_ids import Leg
 from statarb.spread.legs import LegTag
@@ -62,8 +63,11 @@ class EntryContext:
     market_b: LegMarket
     max_hedge_error: float
     # A person's forced entry (FreqTrade's forceenter): the side they chose replaces the z
-    # signal, the cointegration re-test and the model; every money rule still applies.
+    # signal, the cointegration re-test, the model and the cost check; every money rule still
+    # applies.
     forced_direction: int | None = None
+    # Cost-aware entry (None = off): the expected reversion must pay the round trip.
+    cost: CostView | None = None
 
 
 @dataclass(frozen=True)
@@ -152,6 +156,32 @@ def decide_entry(ctx: EntryContext) -> EntryDecision:
             f"confidence={ctx.model.confidence:.2f}, do_predict={ctx.model.do_predict})",
             direction,
         )
+    cost_note = ""
+    if not forced and ctx.cost is not None:
+        if ctx.cost.problem is not None or ctx.cost.params is None:
+            return refuse(f"cost check impossible: {ctx.cost.problem}", direction)
+        verdict = judge_entry_cost(
+            EntryCostInputs(
+                z=z,
+                exit_z=ctx.thresholds.exit_z,
+                direction=direction,
+                hedge_ratio=ctx.entry.hedge_ratio,
+                price_a=ctx.price_a,
+                price_b=ctx.price_b,
+                spread_sd_usdt=ctx.cost.spread_sd_usdt,
+                half_life_candles=ctx.cost.half_life_candles,
+                timeframe_minutes=ctx.cost.timeframe_minutes,
+                funding_rate_a=ctx.cost.funding_rate_a,
+                funding_rate_b=ctx.cost.funding_rate_b,
+                predicted_reversion_z=(
+                    ctx.model.predicted_reversion if ctx.model is not None else None
+                ),
+            ),
+            ctx.cost.params,
+        )
+        if not verdict.ok:
+            return refuse(f"too small to pay its costs: {verdict.reason}", direction)
+        cost_note = f"; {verdict.reason}"
     try:
         budget = spread_budget_notional_usdt(
             balance_usdt=ctx.balance_usdt,
@@ -181,7 +211,9 @@ def decide_entry(ctx: EntryContext) -> EntryDecision:
         ctx.entry.pair_id,
         ctx.signal_candle,
         True,
-        f"forced {kind} spread (z={z:.2f})" if forced else f"open {kind} spread at z={z:.2f}",
+        f"forced {kind} spread (z={z:.2f})"
+        if forced
+        else f"open {kind} spread at z={z:.2f}{cost_note}",
         direction,
         size,
     )

@@ -1,0 +1,355 @@
+"""The strategy's cost duties, as a mixin of `CointPairsStrategy`: thin FreqTrade adapters.
+
+- `cost_view`: gathers what the cost-aware entry check needs (fee rate FreqTrade will charge,
+  the spread's σ over its window, its half-life, the legs' latest funding rates) for
+  `statarb.spread.planner.decide_entry`; the decision itself is `statarb.costs.entry_cost`.
+- maker-first orders (`order_types` entry "limit"): `custom_entry_price` / `custom_exit_price`
+  rest at the touch; live, `check_entry_timeout` / `check_exit_timeout` cancel an order still
+  unfilled after `maker_timeout_s` (the lone leg's twin then goes at market, an exit as
+  FreqTrade's emergency exit); a backtest re-prices across the book at the next candle
+  (`adjust_entry_price` / `adjust_exit_price`). Prices come from `statarb.costs.orders`.
+
+The host class provides: settings, config, dp, book, tags, live, order_types, timeframe,
+_tf_minutes, _candles_of, _close_at and the hyperoptable `cost_margin` parameter.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+from freqtrade.enums import RunMode
+from freqtrade.persistence import Order, Trade
+
+from statarb.costs.entry_cost import CostParams, CostView, spread_sd_usdt
+from statarb.costs.orders import (
+    crossing_price,
+    exit_waits,
+    expected_fee_rate,
+    is_maker_first,
+    maker_waited_out,
+    resting_price_backtest,
+)
+from statarb.ft.trades import market_of
+from statarb.safety.log import Category, log
+from statarb.spread.book import ActivePair
+from statarb.spread.client_ids import Purpose
+from statarb.spread.history import aligned_closes
+from statarb.spread.legs import signal_candle_of
+from statarb.spread.sizing import stake_for_qty
+from statarb.stats.halflife import ou_half_life
+from statarb.stats.inputs import StatsInputError
+
+logger = logging.getLogger(__name__)
+
+LIVE_MODES = (RunMode.LIVE, RunMode.DRY_RUN)
+
+
+class CostMixin:
+    # ------------------------------------------------------------------ cost-aware entry
+    def cost_view(self, active: ActivePair, signal_candle: datetime) -> CostView | None:
+        """Inputs of the cost check at the signal candle; None when the check is off."""
+        if not self.settings.cost_gate:
+            return None
+        entry = active.entry
+        end = signal_candle + timedelta(minutes=self._tf_minutes)  # the signal candle closed
+        hist_a, hist_b = self._candles_of(entry.leg_a), self._candles_of(entry.leg_b)
+        sigma, half_life = math.nan, entry.half_life_candles or math.nan
+        if hist_a is not None and hist_b is not None:
+            count = max(entry.mean_reversion_window, self.settings.retest_window)
+            close_a, close_b = aligned_closes(
+                hist_a.closed_before(end, count), hist_b.closed_before(end, count)
+            )
+            window = entry.mean_reversion_window
+            sigma = spread_sd_usdt(close_a[-window:], close_b[-window:], entry.hedge_ratio)
+            if entry.half_life_candles is None:
+                half_life = _half_life(close_a - entry.hedge_ratio * close_b)
+        try:
+            params, problem = (
+                CostParams(
+                    fee_rate=self._fee_rate(entry.leg_a),
+                    slippage_bps=self.settings.expected_slippage_bps,
+                    margin=float(self.cost_margin.value),
+                ),
+                None,
+            )
+        except ValueError as exc:  # no fee rate, or one out of range: refuse, never guess
+            params, problem = None, str(exc)
+        return CostView(
+            params=params,
+            problem=problem,
+            spread_sd_usdt=sigma,
+            half_life_candles=half_life,
+            timeframe_minutes=self._tf_minutes,
+            funding_rate_a=self._funding_rate(entry.leg_a, end),
+            funding_rate_b=self._funding_rate(entry.leg_b, end),
+        )
+
+    def _fee_rate(self, symbol: str) -> float:
+        """The rate per fill FreqTrade will charge (cached: it does not change in a run)."""
+        cache: dict[str, float] = self.__dict__.setdefault("_fee_rates", {})
+        if symbol not in cache:
+            exchange = getattr(self.dp, "_exchange", None)
+
+            def rate(kind: str) -> float | None:
+                if exchange is None:
+                    return None
+                try:
+                    return float(exchange.get_fee(symbol, taker_or_maker=kind))
+                except Exception:  # a market without fee data: the other kind may be known
+                    return None
+
+            cache[symbol] = expected_fee_rate(
+                override=self.settings.fee_rate,
+                config_fee=self.config.get("fee") if self.config.get("dry_run") else None,
+                maker_rate=rate("maker"),
+                taker_rate=rate("taker"),
+                maker_first=is_maker_first(self.order_types),
+            )
+        return cache[symbol]
+
+    def _funding_rate(self, symbol: str, until: datetime) -> float:
+        """The latest funding rate known at `until`; NaN when unknown (the check assumes 0)."""
+        try:
+            if self.dp.runmode in LIVE_MODES:
+                return float(self.dp.funding_rate(symbol).get("fundingRate") or math.nan)
+            frame = self.dp.get_pair_dataframe(
+                symbol, self.dp.get_funding_rate_timeframe(), candle_type="funding_rate"
+            )
+        except Exception:  # funding is a small term of the cost: unknown, never fatal
+            return math.nan
+        if frame is None or frame.empty:
+            return math.nan
+        column = "funding_rate" if "funding_rate" in frame.columns else "open"
+        known = frame.loc[frame["date"] < until, column]
+        return float(known.iloc[-1]) if len(known) else math.nan
+
+    # ------------------------------------------------------------------ maker-first orders
+    @property
+    def _maker_first(self) -> bool:
+        return is_maker_first(self.order_types)
+
+    def _resting_price(self, pair: str, current_time: datetime, *, buy: bool) -> float | None:
+        """Backtest only: a limit one tick through the signal candle's close."""
+        close = self._close_at(pair, signal_candle_of(current_time, self._tf_minutes))
+        if not math.isfinite(close):
+            return None
+        market = self.dp.market(pair) or {}
+        tick = float(market.get("precision", {}).get("price") or 0.0)
+        return resting_price_backtest(close, buy=buy, tick=tick)
+
+    def _crossing(self, pair: str, *, buy: bool) -> float | None:
+        """Live: the opposite touch of the order book."""
+        try:
+            book = self.dp.orderbook(pair, 1)
+            bid = book["bids"][0][0] if book.get("bids") else None
+            ask = book["asks"][0][0] if book.get("asks") else None
+        except Exception:  # no book: keep the order where it is
+            return None
+        return crossing_price(buy=buy, best_bid=bid, best_ask=ask)
+
+    def custom_entry_price(
+        self,
+        pair: str,
+        trade: Trade | None,
+        current_time: datetime,
+        proposed_rate: float,
+        entry_tag: str | None,
+        side: str,
+        **kwargs: Any,
+    ) -> float:
+        # Live, FreqTrade already priced the order at the touch (entry_pricing side "same");
+        # a top-up of a leg already open (trade given) completes a hedge: it does not wait.
+        if not self._maker_first or self.dp.runmode in LIVE_MODES or trade is not None:
+            return proposed_rate
+        price = self._resting_price(pair, current_time, buy=side == "long")
+        return proposed_rate if price is None else price
+
+    def custom_exit_price(
+        self,
+        pair: str,
+        trade: Trade,
+        current_time: datetime,
+        proposed_rate: float,
+        current_profit: float,
+        exit_tag: str | None,
+        **kwargs: Any,
+    ) -> float:
+        if not self._maker_first:
+            return proposed_rate
+        buy = bool(trade.is_short)
+        live = self.dp.runmode in LIVE_MODES
+        if exit_waits(exit_tag):
+            if live:
+                return proposed_rate  # the touch (exit_pricing side "same")
+            price = self._resting_price(pair, current_time, buy=buy)
+            return proposed_rate if price is None else price
+        # Stops, lone legs, hedging and forced exits do not wait in the queue.
+        if not live:
+            return proposed_rate  # the candle's open: fills at once
+        return self._crossing(pair, buy=buy) or proposed_rate
+
+    def check_entry_timeout(
+        self, pair: str, trade: Trade, order: Order, current_time: datetime, **kwargs: Any
+    ) -> bool:
+        return self._rested_long_enough(pair, order, current_time)
+
+    def check_exit_timeout(
+        self, pair: str, trade: Trade, order: Order, current_time: datetime, **kwargs: Any
+    ) -> bool:
+        if not self._rested_long_enough(pair, order, current_time):
+            return False
+        # FreqTrade's emergency exit follows the cancel and asks no callback: register its
+        # intent now, so it goes out under this spread's own deterministic client id.
+        live, tag = getattr(self, "live", None), self.tags.tag_of(trade)
+        if live is not None and tag is not None:
+            live.announce(
+                tag=tag,
+                symbol=pair,
+                side="buy" if trade.is_short else "sell",
+                reduce_only=True,
+                purpose=Purpose.EXIT,
+                qty_base=float(order.safe_remaining),
+            )
+        return True
+
+    def _rested_long_enough(self, pair: str, order: Order, current_time: datetime) -> bool:
+        """Live: a maker order unfilled after `maker_timeout_s` is cancelled, every loop.
+
+        FreqTrade re-prices (adjust_*_price) only once a new candle has closed; its timeout
+        check runs every loop. After the cancel the crossing is FreqTrade's and ours: an entry
+        leg left alone gets its twin from the hedging plan at market, an exit goes on as
+        FreqTrade's emergency exit (market) after `unfilledtimeout.exit_timeout_count` (1).
+        A backtest re-prices at the next candle instead (adjust_*_price).
+        """
+        if not self._maker_first or self.dp.runmode not in LIVE_MODES:
+            return False
+        if not maker_waited_out(order.order_date_utc, current_time, self.settings.maker_timeout_s):
+            return False
+        live = getattr(self, "live", None)
+        if live is not None and order.order_id and not order.safe_filled:
+            live.cancelled_unfilled(str(order.order_id), "maker order timed out unfilled")
+        log(
+            logger,
+            Category.EXECUTION,
+            None,
+            "maker order not filled in time: cancelling it",
+            pair=pair,
+            side=order.ft_order_side,
+            filled=order.safe_filled,
+            waited_s=(current_time - order.order_date_utc).total_seconds(),
+        )
+        return True
+
+    def adjust_entry_price(
+        self,
+        trade: Trade,
+        order: Order | None,
+        pair: str,
+        current_time: datetime,
+        proposed_rate: float,
+        current_order_rate: float,
+        entry_tag: str | None,
+        side: str,
+        **kwargs: Any,
+    ) -> float | None:
+        return self._give_up_waiting(
+            trade, order, pair, current_time, proposed_rate, current_order_rate, buy=side == "long"
+        )
+
+    def adjust_exit_price(
+        self,
+        trade: Trade,
+        order: Order | None,
+        pair: str,
+        current_time: datetime,
+        proposed_rate: float,
+        current_order_rate: float,
+        entry_tag: str | None,
+        side: str,
+        **kwargs: Any,
+    ) -> float | None:
+        return self._give_up_waiting(
+            trade, order, pair, current_time, proposed_rate, current_order_rate, buy=side == "short"
+        )
+
+    def _give_up_waiting(
+        self,
+        trade: Trade,
+        order: Order | None,
+        pair: str,
+        current_time: datetime,
+        proposed_rate: float,
+        current_order_rate: float,
+        *,
+        buy: bool,
+    ) -> float | None:
+        """After `maker_timeout_s` at the touch, re-price across the book (a taker fill)."""
+        if not self._maker_first or order is None:
+            return current_order_rate
+        if not maker_waited_out(order.order_date_utc, current_time, self.settings.maker_timeout_s):
+            return current_order_rate
+        # Live: the opposite touch; a backtest: the new candle's open, which fills at once.
+        live = self.dp.runmode in LIVE_MODES
+        price = self._crossing(pair, buy=buy) if live else proposed_rate
+        if price is None or price == current_order_rate:
+            return current_order_rate
+        self._announce_reprice(trade, order, pair, buy=buy)
+        log(
+            logger,
+            Category.EXECUTION,
+            trade.enter_tag,
+            "maker order not filled: crossing the book",
+            pair=pair,
+            side=order.ft_order_side,
+            waited_s=(current_time - order.order_date_utc).total_seconds(),
+            price=price,
+        )
+        return price
+
+    def backtest_top_up(self, trade: Trade, current_rate: float) -> float | None:
+        """Backtest: the stake that brings a leg back to its planned quantity, or None.
+
+        FreqTrade re-prices a resting order by keeping its STAKE, so a buy re-priced up gets
+        fewer coins, truncated to the lot step (10 SOL at 93.48 re-priced at 93.52 is 9). Live,
+        the hedging plan tops such a leg up; a backtest has no plan, so the leg tops itself up
+        at the next candle, crossing the book.
+        """
+        if not self._maker_first or self.dp.runmode in LIVE_MODES or trade.has_open_orders:
+            return None
+        tag = self.tags.tag_of(trade)
+        if tag is None or not current_rate > 0:
+            return None
+        step = market_of(self.dp, trade.pair).qty_step
+        missing = tag.planned_qty - float(trade.amount or 0.0)
+        steps = math.floor(missing / step + 1e-9)
+        if steps < 1:
+            return None
+        return stake_for_qty(steps * step, current_rate, float(trade.leverage or 1.0))
+
+    def _announce_reprice(self, trade: Trade, order: Order, pair: str, *, buy: bool) -> None:
+        """Live: the re-priced order is a new send of the same intent (its own client id)."""
+        live = getattr(self, "live", None)
+        tag = self.tags.tag_of(trade)
+        if live is None or tag is None:
+            return
+        is_entry = order.ft_order_side == trade.entry_side
+        live.announce(
+            tag=tag,
+            symbol=pair,
+            side="buy" if buy else "sell",
+            reduce_only=not is_entry,
+            purpose=Purpose.ENTRY if is_entry else Purpose.EXIT,
+            qty_base=float(order.safe_remaining),
+        )
+
+
+def _half_life(spread: np.ndarray) -> float:
+    finite = spread[np.isfinite(spread)]
+    try:
+        return float(ou_half_life(finite))
+    except StatsInputError:
+        return math.nan

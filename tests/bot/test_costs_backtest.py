@@ -1,0 +1,193 @@
+"""Costs first, in real `freqtrade backtesting` runs on generated markets (issue 10).
+
+Protects against: a spread report whose money does not add up to FreqTrade's (fees, funding or
+a leg lost in the join), spreads opened that are too quiet to pay four fees, and maker-first
+orders that leave a leg alone or are charged the wrong fee.
+
+One market per residual width (same seed), three backtests without FreqAI (the cost split does
+not depend on the model; each run takes seconds).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from statarb.backtest.offline import OfflineRequest, OfflineResult, run_offline_backtest
+from statarb.backtest.results import load_trades
+from statarb.costs.orders import BINANCE_USDM_FEES
+from statarb.market import MarketSpec, PlantedPair, generate_market
+from statarb.market.store import write_market
+
+pytestmark = pytest.mark.bot
+
+START = datetime(2026, 1, 1, tzinfo=UTC)
+REQUIRED = {"spread_id", "pair_a", "pair_b", "open_date", "close_date", "exit_reason",
+            "gross_profit", "fees", "funding", "slippage", "net_profit"}  # fmt: skip
+
+
+def market(residual_sd_frac: float) -> MarketSpec:
+    """SOL/ADA planted with the given residual width; everything else identical (same seed)."""
+    return MarketSpec(
+        coins=("BTC", "ETH", "SOL", "XRP", "DOGE", "ADA"),
+        pairs=(PlantedPair("SOL", "ADA", 180.0, 15, residual_sd_frac),),
+        start=START,
+        days=4,
+        timeframe="1m",
+        seed=21,
+    )
+
+
+def backtest(folder: Path, residual_sd_frac: float, order_mode: str) -> OfflineResult:
+    data = folder / "market"
+    write_market(generate_market(market(residual_sd_frac)), data)
+    return run_offline_backtest(
+        OfflineRequest(
+            datadir=data,
+            timeframe="1m",
+            results=folder / "out",
+            lookback_days=2,
+            freqai=False,
+            order_mode=order_mode,
+            echo=False,
+        )
+    )
+
+
+@pytest.fixture(scope="module")
+def wide(tmp_path_factory: pytest.TempPathFactory) -> OfflineResult:
+    return backtest(tmp_path_factory.mktemp("wide"), 0.004, "taker")
+
+
+@pytest.fixture(scope="module")
+def quiet(tmp_path_factory: pytest.TempPathFactory) -> OfflineResult:
+    return backtest(tmp_path_factory.mktemp("quiet"), 0.0005, "taker")
+
+
+@pytest.fixture(scope="module")
+def maker(tmp_path_factory: pytest.TempPathFactory) -> OfflineResult:
+    return backtest(tmp_path_factory.mktemp("maker"), 0.004, "maker_first")
+
+
+def spreads_of(result: OfflineResult) -> list[dict]:
+    assert result.spreads_path is not None
+    return json.loads(result.spreads_path.read_text())
+
+
+def trades_of(result: OfflineResult) -> list[dict]:
+    return json.loads(result.trades_path.read_text())
+
+
+def strategy_lines(result: OfflineResult, needle: str) -> list[str]:
+    """The backtest's `[STRATEGY]` lines containing `needle` (a console may wrap long lines)."""
+    text = (result.trades_path.parent / "logs" / "backtesting.log").read_text()
+    lines = re.split(r"\n(?=\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)", text)
+    return [" ".join(line.split()) for line in lines if "[STRATEGY]" in line and needle in line]
+
+
+# ------------------------------------------------------------------------------ accounting
+def test_every_spread_nets_gross_minus_fees_plus_funding(wide: OfflineResult) -> None:
+    spreads = spreads_of(wide)
+    assert len(spreads) >= 10, "the wide planted pair should trade"
+    for s in spreads:
+        assert set(s) >= REQUIRED, set(s)
+        assert s["net_profit"] == pytest.approx(
+            s["gross_profit"] - s["fees"] + s["funding"], abs=1e-6
+        ), s["spread_id"]
+        assert s["legs"] == 2 and s["fees"] > 0, s["spread_id"]
+
+
+def test_the_spreads_add_up_to_freqtrades_leg_profits(wide: OfflineResult) -> None:
+    spreads, trades = spreads_of(wide), trades_of(wide)
+    total_net = sum(s["net_profit"] for s in spreads)
+    assert total_net == pytest.approx(sum(t["profit_abs"] for t in trades), abs=0.01)
+    # Spread by spread too: no leg is double-counted or lost in the join.
+    for s in spreads:
+        assert s["net_profit"] == pytest.approx(s["freqtrade_profit"], abs=1e-6), s["spread_id"]
+    assert sum(s["legs"] for s in spreads) == len(trades)
+    summary = json.loads((wide.trades_path.parent / "summary.json").read_text())
+    assert summary["costs"]["total"]["net_profit"] == pytest.approx(total_net)
+
+
+def test_fees_are_four_fills_at_freqtrades_rate_on_notional_not_on_margin(
+    wide: OfflineResult,
+) -> None:
+    trades = pd.DataFrame(trades_of(wide))
+    notional = (trades["amount"] * (trades["open_rate"] + trades["close_rate"])).sum()
+    fee_rate = trades["fee_open"].iloc[0]
+    assert sum(s["fees"] for s in spreads_of(wide)) == pytest.approx(fee_rate * notional, rel=1e-9)
+    margin_based = (trades["fee_open"] * trades["stake_amount"]).sum()  # FreqTrade's fee_open_cost
+    assert sum(s["fees"] for s in spreads_of(wide)) > 3 * margin_based
+
+
+def test_the_summary_table_splits_costs_by_pair_and_exit_reason(wide: OfflineResult) -> None:
+    costs = wide.costs
+    assert costs is not None
+    assert [r.group for r in costs.by_pair] == ["SOL/ADA"]
+    reasons = Counter(s["exit_reason"] for s in spreads_of(wide))
+    assert {r.group: r.spreads for r in costs.by_exit_reason} == dict(reasons)
+    assert costs.total.fees == pytest.approx(sum(r.fees for r in costs.by_exit_reason))
+
+
+# ------------------------------------------------------------------------------ cost gate
+def test_a_pair_too_quiet_to_pay_four_fees_opens_no_spread_and_the_log_names_the_cost(
+    quiet: OfflineResult,
+) -> None:
+    traded_pairs = {p.pair_id for period in quiet.selection.book.periods
+                    for p in period.config.pairs}  # fmt: skip
+    assert "SOL_ADA" in traded_pairs, "the quiet pair must still be selected: refused by cost"
+    assert spreads_of(quiet) == [] and trades_of(quiet) == []
+    refusals = strategy_lines(quiet, "SOL_ADA entry refused")
+    by_cost = [line for line in refusals if "too_small_to_pay_its_costs" in line]
+    assert by_cost, "signals must have fired and been refused"
+    assert "round-trip_cost" in by_cost[0] and "fees_0.100%_=_4_fills_at_0.0500%" in by_cost[0]
+
+
+def test_the_same_pair_with_a_wider_spread_trades(wide: OfflineResult) -> None:
+    assert {s["pair_a"] for s in spreads_of(wide)} == {"SOL/USDT:USDT"}
+    approved = strategy_lines(wide, "SOL_ADA entry approved")
+    assert approved and "expected_reversion" in approved[0]
+
+
+# ------------------------------------------------------------------------------ maker-first
+def test_maker_first_charges_the_maker_fee_on_fills_that_rested_and_taker_on_crossings(
+    maker: OfflineResult,
+) -> None:
+    spreads = spreads_of(maker)
+    assert spreads, "maker-first should trade the wide pair too"
+    fills = sum(s["fills"] for s in spreads)
+    rested = sum(s["maker_fills"] for s in spreads)
+    assert 0 < rested < fills, "some orders rest and fill, some cross after the timeout"
+    # FreqTrade charged the taker fee on every fill; the accounting charges maker where rested.
+    freqtrade_net = sum(t["profit_abs"] for t in trades_of(maker))
+    ours = sum(s["net_profit"] for s in spreads)
+    assert ours > freqtrade_net
+    summary = json.loads((maker.trades_path.parent / "summary.json").read_text())
+    assert summary["order_mode"] == "maker_first"
+    assert summary["fees"] == {"basis": "maker/taker by fill", "maker": BINANCE_USDM_FEES.maker,
+                               "taker": BINANCE_USDM_FEES.taker,
+                               "freqtrade_charged": BINANCE_USDM_FEES.taker}  # fmt: skip
+
+
+def test_a_maker_leg_filled_without_its_twin_is_completed_and_the_spread_leaves_whole(
+    maker: OfflineResult,
+) -> None:
+    trades = load_trades(maker.results_dir)  # FreqTrade's own rows, with their orders
+    lagging = 0
+    for (_tag, _opened), legs in trades.groupby(["enter_tag", "open_date"]):
+        assert len(legs) == 2, "a leg without its twin"
+        assert legs["is_short"].nunique() == 2
+        first_fills = [
+            min(o["order_filled_timestamp"] for o in orders if o["ft_is_entry"])
+            for orders in legs["orders"]
+        ]
+        lagging += first_fills[0] != first_fills[1]
+        assert legs["exit_reason"].nunique() == 1, legs[["pair", "exit_reason"]]
+    assert lagging > 0, "the case exists: one leg rested and filled, its twin crossed later"
+    assert "twin_missing" not in set(trades["exit_reason"])
