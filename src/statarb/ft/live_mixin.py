@@ -293,6 +293,18 @@ class LiveMixin:
                 # closed the lone leg since. Under the exit lock the state is settled.
                 if not Trade.get_trades_proxy(pair=present, is_open=True):
                     return
+                # FreqTrade holds one trade per pair: a trade already open on the twin's
+                # symbol means this spread's view is wrong, and a second entry there would
+                # double the leg. Never send it; a human looks.
+                if Trade.get_trades_proxy(pair=symbol, is_open=True):
+                    self.live.safety(
+                        key.pair_id,
+                        "missing leg not opened: its symbol already has an open trade",
+                        review=True,
+                        spread=str(key),
+                        symbol=symbol,
+                    )
+                    return
                 # A market order even when entries are maker-first: a lone leg is naked
                 # exposure, it does not wait in the queue.
                 bot.execute_entry(

@@ -6,6 +6,7 @@ Adapter code (it imports FreqTrade); the decisions it feeds are in `statarb.spre
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from freqtrade.persistence import Trade
@@ -32,26 +33,42 @@ def market_of(dp: Any, symbol: str) -> LegMarket:
     )
 
 
+TradeIdentity = tuple[int, str, datetime]
+
+
+def trade_identity(trade: Any) -> TradeIdentity:
+    """A trade's id is not its identity: SQLite hands the id of a deleted trade (an entry
+    cancelled unfilled, e.g. a maker order timed out) to the next one, maybe on the other
+    leg's symbol. Cached by id alone, the new leg would wear the dead leg's tag, its spread
+    would look one leg short, and the hedging plan would send a second twin."""
+    return (int(trade.id), str(trade.pair), trade.open_date_utc)
+
+
 class TagStore:
-    """Each trade's LegTag: FreqTrade's per-trade custom data (it survives restarts), cached."""
+    """Each trade's LegTag: FreqTrade's per-trade custom data (it survives restarts), cached
+    by the trade's identity (id, pair, open time), never by its re-usable id alone."""
 
     def __init__(self, book: SpreadBook, timeframe_minutes: int) -> None:
         self.book = book
         self._tf_minutes = timeframe_minutes
-        self._tags: dict[int, LegTag] = {}
+        self._tags: dict[TradeIdentity, LegTag] = {}
 
     def tag_of(self, trade: Trade) -> LegTag | None:
-        if trade.id in self._tags:
-            return self._tags[trade.id]
+        identity = trade_identity(trade)
+        if identity in self._tags:
+            return self._tags[identity]
         raw = trade.get_custom_data(TAG_KEY)
         tag = LegTag.from_json(raw) if raw else self.rebuild(trade)
         if tag is not None:
-            self._tags[trade.id] = tag
+            self._tags = {k: v for k, v in self._tags.items() if k[0] != identity[0]}
+            self._tags[identity] = tag
         return tag
 
     def store(self, trade: Trade, tag: LegTag) -> None:
         trade.set_custom_data(TAG_KEY, tag.to_json())
-        self._tags[trade.id] = tag
+        identity = trade_identity(trade)
+        self._tags = {k: v for k, v in self._tags.items() if k[0] != identity[0]}
+        self._tags[identity] = tag
 
     def rebuild(self, trade: Trade) -> LegTag | None:
         """A leg's tag from its enter tag and open time (custom data not written yet)."""
