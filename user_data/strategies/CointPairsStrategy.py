@@ -766,6 +766,8 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
             return None
         key = SpreadKey(active.entry.pair_id, signal_candle)
         decision = self._forced.get(key)
+        if decision is not None and self._spread_was_sent(key.pair_id, decision.signal_candle):
+            decision = None  # that request reached the exchange and failed: this one is new
         if decision is None:
             direction = spread_direction(active.role, side == "short")
             # Judged on live prices; the analysed candle only supplies sizing prices, so the
@@ -775,6 +777,10 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
             # A forced spread is named after the second it was decided, not its candle: two
             # forced spreads of one pair in one minute must not share a name (or order ids).
             decided_at = datetime.now(UTC).replace(microsecond=0)
+            # A retry within the second of a failed request (e.g. after a 429) is a new
+            # spread too: it must not take the name whose leg was already sent once.
+            while self._spread_was_sent(key.pair_id, decided_at):
+                decided_at += timedelta(seconds=1)
             decision = dataclasses.replace(decision, signal_candle=decided_at)
             if decision.approved:  # a refusal is re-examined on the next request
                 self._forced[key] = decision
@@ -788,6 +794,12 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
                 side=side,
             )
         return active, decision
+
+    def _spread_was_sent(self, pair_id: str, opened_at: datetime) -> bool:
+        if self.live is None:
+            return False
+        spread = str(SpreadKey(pair_id, opened_at))
+        return any(self.live.sends(spread, str(leg), str(Purpose.ENTRY)) for leg in Leg)
 
     def order_filled(
         self, pair: str, trade: Trade, order: Order, current_time: datetime, **kwargs: Any
