@@ -11,7 +11,8 @@ import pytest
 from statarb.pairs_config import PairsConfigError, PairsSchedule, parse_pairs_config
 from statarb.spread.book import SpreadBook
 from statarb.spread.client_ids import Leg
-from statarb.spread.history import CandleCache, aligned_closes
+from statarb.spread.features import open_spread_z
+from statarb.spread.history import CandleCache, aligned_closes, common_closes
 from statarb.spread.legs import (
     LegTag,
     OpenLeg,
@@ -167,3 +168,19 @@ def test_aligned_closes_keep_only_common_candles() -> None:
     b = (np.array([2, 3, 4]), np.array([200.0, 300.0, 400.0]))
     close_a, close_b = aligned_closes(a, b)
     assert close_a.tolist() == [20.0, 30.0] and close_b.tolist() == [200.0, 300.0]
+
+
+def test_a_leg_refreshed_a_candle_ahead_of_its_twin_still_gives_a_full_window() -> None:
+    """At a candle's close FreqTrade refreshes one leg before the other. Asked for exactly the
+    window, the two legs would share one candle less, the z would be NaN for that loop, and a
+    forced entry at that instant was refused ("missing candles")."""
+    window = 5
+    dates = pd.Series(pd.date_range(T0, periods=20, freq="1min", tz="UTC"))
+    leg_a = CandleCache(dates, {"close": pd.Series(np.arange(20.0))}, timeframe_minutes=1)
+    leg_b = CandleCache(dates[:-1], {"close": pd.Series(np.arange(19.0) * 2)}, timeframe_minutes=1)
+    now = T0 + timedelta(minutes=20)  # leg A has the candle that just closed, leg B not yet
+    close_a, close_b = common_closes(leg_a, leg_b, now, window + 1)
+    assert close_a.tolist() == [13.0, 14.0, 15.0, 16.0, 17.0, 18.0]  # the common tail only
+    assert close_b.tolist() == [26.0, 28.0, 30.0, 32.0, 34.0, 36.0]
+    z_now, z_prev = open_spread_z(close_a, close_b, hedge_ratio=0.25, window=window)
+    assert np.isfinite(z_now) and np.isfinite(z_prev)

@@ -57,7 +57,7 @@ from statarb.spread.features import (
     reversion_label,
     spread_columns,
 )
-from statarb.spread.history import CandleCache, aligned_closes
+from statarb.spread.history import CandleCache, common_closes
 from statarb.spread.legs import (
     LegTag,
     SpreadKey,
@@ -543,9 +543,7 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
             return math.nan
         now = datetime.now(UTC)
         count = entry.mean_reversion_window + 1
-        close_a, close_b = aligned_closes(
-            hist_a.closed_before(now, count), hist_b.closed_before(now, count)
-        )
+        close_a, close_b = common_closes(hist_a, hist_b, now, count)
         try:
             price_a = float(self.dp.ticker(entry.leg_a).get("last") or math.nan)
             price_b = float(self.dp.ticker(entry.leg_b).get("last") or math.nan)
@@ -931,6 +929,20 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
         if gate is not None:
             return gate or None
         if not twin_open:
+            if self._twin_closed(tag) and tag.key in self._exiting:
+                # This process closed the twin a moment ago (an exit that fills at once leaves
+                # before its twin is asked): the same exit, not an alarm. The lone leg still
+                # crosses at once ("twin_closed" is urgent): it is naked until it is out.
+                log(
+                    logger,
+                    Category.EXECUTION,
+                    tag.pair_id,
+                    "twin closed first: following it out",
+                    spread=str(tag.key),
+                    leg=str(tag.leg),
+                    spread_exit=self._exiting[tag.key],
+                )
+                return "twin_closed"
             if self._twin_closed(tag):
                 log(
                     logger,
@@ -952,7 +964,7 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
         )
         reason = self._judge(tag, z_now, z_prev, datetime.now(UTC))
         if reason is not None:
-            self._exiting.add(tag.key)
+            self._exiting.setdefault(tag.key, reason)
         return reason
 
     def _twin_closed(self, tag: LegTag) -> bool:
@@ -973,9 +985,7 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
         if hist_a is None or hist_b is None:
             return math.nan, math.nan
         count = tag.window + 1
-        close_a, close_b = aligned_closes(
-            hist_a.closed_before(current_time, count), hist_b.closed_before(current_time, count)
-        )
+        close_a, close_b = common_closes(hist_a, hist_b, current_time, count)
         return open_spread_z(close_a, close_b, hedge_ratio=tag.hedge_ratio, window=tag.window)
 
     def _candles_of(self, symbol: str) -> CandleCache | None:

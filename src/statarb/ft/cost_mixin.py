@@ -37,7 +37,7 @@ from statarb.ft.trades import market_of
 from statarb.safety.log import Category, log
 from statarb.spread.book import ActivePair
 from statarb.spread.client_ids import Purpose
-from statarb.spread.history import aligned_closes
+from statarb.spread.history import common_closes
 from statarb.spread.legs import signal_candle_of
 from statarb.spread.sizing import stake_for_qty
 from statarb.stats.halflife import ou_half_life
@@ -60,9 +60,7 @@ class CostMixin:
         sigma, half_life = math.nan, entry.half_life_candles or math.nan
         if hist_a is not None and hist_b is not None:
             count = max(entry.mean_reversion_window, self.settings.retest_window)
-            close_a, close_b = aligned_closes(
-                hist_a.closed_before(end, count), hist_b.closed_before(end, count)
-            )
+            close_a, close_b = common_closes(hist_a, hist_b, end, count)
             window = entry.mean_reversion_window
             sigma = spread_sd_usdt(close_a[-window:], close_b[-window:], entry.hedge_ratio)
             if entry.half_life_candles is None:

@@ -33,7 +33,7 @@ from statarb.pairs_config import PairsConfigError, describe_pairs_change, load_p
 from statarb.safety.log import Category, log
 from statarb.spread.client_ids import Leg, Purpose
 from statarb.spread.features import open_spread_z
-from statarb.spread.history import aligned_closes
+from statarb.spread.history import common_closes
 from statarb.spread.legs import LegTag, SpreadKey, group_by_spread, leg_is_short
 from statarb.spread.sizing import stake_for_qty
 
@@ -50,7 +50,9 @@ class LiveMixin:
     def start_live_execution(self) -> None:
         """Live only: install the guarded order seam and the journal (dry-run sends nothing)."""
         self._completing: dict[str, tuple[LegTag, float]] = {}
-        self._exiting: set[SpreadKey] = set()
+        # Spreads whose exit this process decided or confirmed, with the first reason: the
+        # second leg follows with the same reason, not as a lone leg whose twin vanished.
+        self._exiting: dict[SpreadKey, str] = {}
         self._live_z: dict[SpreadKey, tuple[float, float]] = {}
         if self.dp.runmode is not RunMode.LIVE:
             return
@@ -149,7 +151,7 @@ class LiveMixin:
         trades = Trade.get_trades_proxy(is_open=True)
         legs = self.tags.open_legs()
         spreads = group_by_spread(legs)
-        self._exiting &= set(spreads)
+        self._exiting = {k: v for k, v in self._exiting.items() if k in spreads}
         self._update_live_z(spreads)
         if self.live is None:
             return
@@ -407,7 +409,7 @@ class LiveMixin:
     ) -> bool:
         tag = self.tags.tag_of(trade)
         if tag is not None:
-            self._exiting.add(tag.key)
+            self._exiting.setdefault(tag.key, exit_reason)
         if self.live is not None and tag is not None:
             side = "buy" if trade.is_short else "sell"
             self.live.announce(
@@ -505,9 +507,7 @@ class LiveMixin:
                 continue
             now = datetime.now(tag.opened_at.tzinfo)
             count = tag.window + 1
-            close_a, close_b = aligned_closes(
-                hist_a.closed_before(now, count), hist_b.closed_before(now, count)
-            )
+            close_a, close_b = common_closes(hist_a, hist_b, now, count)
             # z_now: the live prices against the window of closed candles; z_prev: last close.
             self._live_z[key] = open_spread_z(
                 close_a,

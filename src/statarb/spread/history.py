@@ -69,3 +69,23 @@ def aligned_closes(
         return close_a, close_b
     _, idx_a, idx_b = np.intersect1d(dates_a, dates_b, return_indices=True)
     return close_a[idx_a], close_b[idx_b]
+
+
+ALIGN_SLACK_CANDLES = 5
+
+
+def common_closes(
+    a: CandleCache, b: CandleCache, now: datetime, count: int, column: str = "close"
+) -> tuple[np.ndarray, np.ndarray]:
+    """The last `count` candles both legs have closed by `now`, oldest first.
+
+    FreqTrade refreshes the legs one after the other: at a candle's close one leg may already
+    hold the new candle while the other does not. Asking each for exactly `count` candles
+    would leave `count - 1` in common — a NaN z for that loop (a forced entry refused, a stop
+    checked a loop late). Each is asked for a few more and the common tail is kept.
+    """
+    close_a, close_b = aligned_closes(
+        a.closed_before(now, count + ALIGN_SLACK_CANDLES, column),
+        b.closed_before(now, count + ALIGN_SLACK_CANDLES, column),
+    )
+    return close_a[-count:], close_b[-count:]
