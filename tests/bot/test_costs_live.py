@@ -108,7 +108,9 @@ def test_a_reverted_spread_leaves_with_maker_exits_or_crosses_and_ends_flat(bot:
         bot.wait_for(lambda: settled(bot), 180, "a spread with both legs filled")
     start = len(bot.exchange.admin.order_log())
     log_start = len(bot.log())
-    bot.undo_shocks()  # the stretch is gone: z falls back inside the exit band
+    # The stretch is gone: the live spread sits at its window's mean (z ≈ 0), inside the exit
+    # band — set, not merely un-shocked: the market's own z may be near the entry band.
+    bot.push_spread_z(0.0)
     bot.wait_for(
         lambda: not bot.open_trades() and not bot.exchange_positions(), 240, "both legs closed"
     )
