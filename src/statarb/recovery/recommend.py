@@ -15,7 +15,7 @@ from statarb.recovery.snapshots import DbTrade, ExchangeOrder, ExchangePosition,
 from statarb.spread.client_ids import Leg
 
 if TYPE_CHECKING:
-    from statarb.recovery.reconcile import Attribution
+    from statarb.recovery.attribution import Attribution
 
 # Closer than this (relative to the mark) to the liquidation price is called a liquidation risk.
 LIQUIDATION_WARNING_DISTANCE = 0.10

@@ -20,6 +20,7 @@ from datetime import datetime
 
 from statarb.execution.hedging import MAX_RETRIES
 from statarb.recovery import recommend
+from statarb.recovery.attribution import Attribution, attribute
 from statarb.recovery.findings import (
     KIND_ORDER,
     Finding,
@@ -37,46 +38,12 @@ from statarb.recovery.snapshots import (
     ExchangeSnapshot,
     side_of,
 )
-from statarb.spread.client_ids import Leg, Purpose, parse_client_order_id
-from statarb.spread.legs import SpreadKey, leg_is_short
+from statarb.spread.client_ids import Leg, Purpose
+from statarb.spread.legs import leg_is_short
 
 # FreqTrade stores amounts as floats; Binance quantities have at most 8 decimals.
 QTY_REL_TOL = 1e-6
 QTY_ABS_TOL = 1e-9
-
-
-@dataclass(frozen=True)
-class Attribution:
-    """Which spread, leg and purpose an exchange order belongs to, from its client order id."""
-
-    client_order_id: str
-    spread_id: str | None
-    leg: Leg | None
-    purpose: Purpose | None
-    attempt: int | None
-
-    @property
-    def ours(self) -> bool:
-        return self.spread_id is not None
-
-    @property
-    def liquidation(self) -> bool:
-        # Binance names its liquidation / ADL orders "autoclose-…" (and "adl_autoclose").
-        return "autoclose" in self.client_order_id
-
-
-def attribute(client_order_id: str) -> Attribution:
-    parsed = parse_client_order_id(client_order_id)
-    if parsed is None:
-        return Attribution(client_order_id, None, None, None, None)
-    key = SpreadKey(str(parsed["pair_id"]), parsed["spread_opened_at"])  # type: ignore[arg-type]
-    return Attribution(
-        client_order_id,
-        str(key),
-        parsed["leg"],  # type: ignore[arg-type]
-        parsed["purpose"],  # type: ignore[arg-type]
-        int(parsed["attempt"]),  # type: ignore[call-overload]
-    )
 
 
 def same_qty(a: float, b: float) -> bool:
