@@ -2,7 +2,7 @@
 """Issue 10's closing table: where the money goes, per strategy variant, on real candles.
 
 One offline backtest per variant (walk-forward pair selection, as production), each spread's
-money split by `statarb.costs` (gross, fees, funding, slippage, net) and the max drawdown of
+money split by `statarb.accounting` (gross, fees, funding, slippage, net) and the max drawdown of
 the spreads' net. Variants: the spec's rules; cost-aware entries; cost-aware + the FreqAI model
 gate; and each of those with maker-first orders instead of taker.
 

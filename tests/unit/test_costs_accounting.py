@@ -16,7 +16,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from statarb.costs.accounting import (
+from statarb.accounting.ledger import leg_from_trade_row, marks_from_closes
+from statarb.accounting.pnl import (
     AccountingError,
     SpreadIdentity,
     SpreadMarks,
@@ -24,7 +25,6 @@ from statarb.costs.accounting import (
     max_drawdown,
     summarise_costs,
 )
-from statarb.costs.ledger import leg_from_trade_row, marks_from_closes
 from statarb.spread.client_ids import Leg
 
 T0 = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)

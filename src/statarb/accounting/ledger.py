@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from statarb.costs.accounting import AccountingError, Fill, LegLedger, SpreadIdentity, SpreadMarks
+from statarb.accounting.pnl import AccountingError, Fill, LegLedger, SpreadIdentity, SpreadMarks
 from statarb.spread.features import open_spread_z
 
 

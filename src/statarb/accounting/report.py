@@ -7,7 +7,7 @@ import math
 from rich.console import Console
 from rich.table import Table
 
-from statarb.costs.accounting import CostRow, CostSummary
+from statarb.accounting.pnl import CostRow, CostSummary
 
 # FreqTrade's leg profits and our spreads must add up to the same money (rounding aside).
 NET_MISMATCH_USDT = 0.01

@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from statarb.accounting.pnl import CostSummary, SpreadRecord, summarise_costs
 from statarb.atomic import atomic_write_json
 from statarb.backtest.config import DEFAULT_BASE_CONFIG, backtest_config, load_base_config
 from statarb.backtest.results import (
@@ -30,7 +31,6 @@ from statarb.backtest.results import (
     trade_records,
 )
 from statarb.backtest.spreads import backtest_spreads
-from statarb.costs.accounting import CostSummary, SpreadRecord, summarise_costs
 from statarb.costs.orders import BINANCE_USDM_FEES, FeeRates, is_maker_first
 from statarb.exchange.client_config import freqtrade_exchange_config
 from statarb.exchange.launcher import start_local_exchange

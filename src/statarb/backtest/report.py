@@ -10,9 +10,9 @@ from matplotlib.figure import Figure
 from rich.console import Console
 from rich.table import Table
 
+from statarb.accounting.report import print_costs
 from statarb.atomic import atomic_write_bytes
 from statarb.backtest.offline import OfflineResult
-from statarb.costs.report import print_costs
 from statarb.pairs_config import DEFAULT_ENTRY_Z, DEFAULT_EXIT_Z, DEFAULT_STOP_Z
 from statarb.selection.plot import png_bytes
 from statarb.spread.book import SpreadBook

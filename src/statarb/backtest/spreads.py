@@ -20,14 +20,14 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from statarb.costs.accounting import (
+from statarb.accounting.ledger import first_exit_fill, leg_from_trade_row, marks_from_closes
+from statarb.accounting.pnl import (
     AccountingError,
     LegLedger,
     SpreadIdentity,
     SpreadRecord,
     account_spread,
 )
-from statarb.costs.ledger import first_exit_fill, leg_from_trade_row, marks_from_closes
 from statarb.costs.orders import FeeRates
 from statarb.spread.book import SpreadBook
 from statarb.spread.client_ids import Leg

@@ -25,8 +25,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from statarb.costs.accounting import summarise_costs
-from statarb.costs.report import print_costs
+from statarb.accounting.pnl import summarise_costs
+from statarb.accounting.report import print_costs
 from statarb.ops.api import (
     DEFAULT_API_URL,
     PASSWORD_VAR,

@@ -18,14 +18,14 @@ from typing import Any
 
 import numpy as np
 
-from statarb.costs.accounting import (
+from statarb.accounting.ledger import first_exit_fill, leg_from_trade_row, marks_from_closes
+from statarb.accounting.pnl import (
     AccountingError,
     LegLedger,
     SpreadIdentity,
     SpreadRecord,
     account_spread,
 )
-from statarb.costs.ledger import first_exit_fill, leg_from_trade_row, marks_from_closes
 from statarb.ops.api import ApiError, FreqtradeApi
 from statarb.spread.client_ids import Leg
 from statarb.spread.legs import LegTag, SpreadKey, signal_candle_of
