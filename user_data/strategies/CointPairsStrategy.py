@@ -929,28 +929,22 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
         if gate is not None:
             return gate or None
         if not twin_open:
-            if self._twin_closed(tag) and tag.key in self._exiting:
-                # This process closed the twin a moment ago (an exit that fills at once leaves
-                # before its twin is asked): the same exit, not an alarm. The lone leg still
-                # crosses at once ("twin_closed" is urgent): it is naked until it is out.
-                log(
-                    logger,
-                    Category.EXECUTION,
-                    tag.pair_id,
-                    "twin closed first: following it out",
-                    spread=str(tag.key),
-                    leg=str(tag.leg),
-                    spread_exit=self._exiting[tag.key],
-                )
-                return "twin_closed"
             if self._twin_closed(tag):
+                # Closed by this process a moment ago (an exit that fills at once leaves before
+                # its twin is asked): the same exit, no alarm. Closed otherwise (by hand, a
+                # liquidation, before a restart): [SAFETY]. Either way the lone leg crosses at
+                # once ("twin_closed" is urgent): it is naked until it is out.
+                ours = tag.key in self._exiting
                 log(
                     logger,
-                    Category.SAFETY,
+                    Category.EXECUTION if ours else Category.SAFETY,
                     tag.pair_id,
-                    "twin closed: closing this leg too",
+                    "twin closed first: following it out"
+                    if ours
+                    else "twin closed: closing this leg too",
                     spread=str(tag.key),
                     leg=str(tag.leg),
+                    **({"spread_exit": self._exiting[tag.key]} if ours else {}),
                 )
                 return "twin_closed"
             if self.live is not None:
