@@ -10,14 +10,22 @@ every open spread is hedged or the manual-review flag is up, and the log tells t
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from statarb.safety.review_flag import ManualReviewFlag
-from support.live_bot import HEDGE_SOL_ADA, LEG_A, LEG_B, LiveBot, start_live_bot
+from support.live_bot import (
+    HEDGE_SOL_ADA,
+    LEG_A,
+    LEG_B,
+    LiveBot,
+    accepted_twice,
+    assert_sides_agree,
+    sides_agree,
+    start_live_bot,
+)
 
 pytestmark = pytest.mark.bot
 
@@ -74,21 +82,12 @@ def orders_since(bot: LiveBot) -> list[dict]:
     return bot.exchange.admin.order_log()[bot.order_log_start :]  # type: ignore[attr-defined]
 
 
-def assert_sides_agree(bot: LiveBot) -> None:
-    """The exchange holds exactly what the bot's database says it holds."""
-    exchange, mine = bot.exchange_positions(), bot.bot_positions()
-    assert set(exchange) == set(mine), (exchange, mine)
-    for symbol, qty in mine.items():
-        assert exchange[symbol] == pytest.approx(qty, abs=1e-9), (symbol, exchange, mine)
-
-
 def assert_no_intent_sent_twice(bot: LiveBot) -> None:
-    accepted = Counter(
-        o["newClientOrderId"] for o in orders_since(bot) if o.get("outcome") == "accepted"
-    )
-    twice = {cid: n for cid, n in accepted.items() if n > 1}
+    accepted = [o for o in orders_since(bot) if o.get("outcome") == "accepted"]
+    twice = accepted_twice(accepted)
     assert not twice, f"intents accepted more than once: {twice}"
-    assert all(cid and cid.startswith("sa-") for cid in accepted), accepted
+    ids = [o["newClientOrderId"] for o in accepted]
+    assert all(cid and cid.startswith("sa-") for cid in ids), ids
 
 
 def assert_hedged_or_flagged(bot: LiveBot) -> None:
@@ -100,14 +99,6 @@ def assert_hedged_or_flagged(bot: LiveBot) -> None:
 
 def open_orders(bot: LiveBot) -> int:
     return len(bot.rows("select id from orders where ft_is_open = 1"))
-
-
-def sides_agree(bot: LiveBot) -> bool:
-    try:
-        assert_sides_agree(bot)
-    except AssertionError:
-        return False
-    return True
 
 
 def assert_end_state(bot: LiveBot) -> None:

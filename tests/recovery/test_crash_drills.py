@@ -38,7 +38,9 @@ from support.live_bot import (
     OTHER_B,
     LiveBot,
     accepted_twice,
+    assert_sides_agree,
     live_market,
+    sides_agree,
     start_live_bot,
 )
 
@@ -130,22 +132,6 @@ def finding_summary(report: dict[str, Any]) -> list[tuple[str, str, str, str | N
     return [
         (f["kind"], f["symbol"], f["subject"], f["side"], f["amount"]) for f in report["findings"]
     ]
-
-
-def assert_sides_agree(bot: LiveBot) -> None:
-    """The exchange holds exactly what FreqTrade's open trades say, symbol by symbol."""
-    exchange, mine = bot.exchange_positions(), bot.bot_positions()
-    assert set(exchange) == set(mine), (exchange, mine)
-    for symbol, qty in mine.items():
-        assert exchange[symbol] == pytest.approx(qty, abs=1e-9), (symbol, exchange, mine)
-
-
-def sides_agree(bot: LiveBot) -> bool:
-    try:
-        assert_sides_agree(bot)
-    except AssertionError:
-        return False
-    return True
 
 
 def assert_hedged(bot: LiveBot, leg_a: str, leg_b: str, hedge_ratio: float) -> None:

@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 
 from statarb.atomic import atomic_write_json
@@ -460,6 +461,22 @@ def accepted_twice(orders: list[dict[str, Any]]) -> dict[str, int]:
     """Client order ids the exchange accepted more than once (a duplicate order)."""
     accepted = Counter(o["newClientOrderId"] for o in orders if o.get("outcome") == "accepted")
     return {cid: n for cid, n in accepted.items() if n > 1}
+
+
+def assert_sides_agree(bot: LiveBot) -> None:
+    """The exchange holds exactly what FreqTrade's open trades say, symbol by symbol."""
+    exchange, mine = bot.exchange_positions(), bot.bot_positions()
+    assert set(exchange) == set(mine), (exchange, mine)
+    for symbol, qty in mine.items():
+        assert exchange[symbol] == pytest.approx(qty, abs=1e-9), (symbol, exchange, mine)
+
+
+def sides_agree(bot: LiveBot) -> bool:
+    try:
+        assert_sides_agree(bot)
+    except AssertionError:
+        return False
+    return True
 
 
 def dump(obj: Any) -> str:
