@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from statarb.costs.entry_cost import DEFAULT_SLIPPAGE_BPS
-from statarb.costs.orders import DEFAULT_MAKER_TIMEOUT_S
+from statarb.costs.orders import DEFAULT_CROSSING_SLIPPAGE_BPS, DEFAULT_MAKER_TIMEOUT_S
 
 
 class SettingsError(ValueError):
@@ -59,6 +59,10 @@ class StrategySettings(BaseModel):
     # leg's twin from the hedging plan, an exit as FreqTrade's emergency exit). Must be below
     # unfilledtimeout (FreqTrade's own backstop), with exit_timeout_count 1.
     maker_timeout_s: Annotated[int, Field(ge=1, le=3600)] = DEFAULT_MAKER_TIMEOUT_S
+    # An order that must fill now (a stop, a lone leg's exit, a maker order that waited out) is
+    # a limit this many basis points past the opposite touch: it fills at the book's prices even
+    # when the book moved while the order travelled, and never further than this from the touch.
+    crossing_slippage_bps: Annotated[float, Field(ge=0, le=100)] = DEFAULT_CROSSING_SLIPPAGE_BPS
     # Durable manual-review flag, relative to user_data_dir unless absolute.
     review_flag: str = "state/manual_review.json"
 

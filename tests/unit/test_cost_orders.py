@@ -26,6 +26,7 @@ from statarb.costs.orders import (
     order_mode_config,
     order_settings_problems,
     resting_price_backtest,
+    through_touch,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -99,6 +100,19 @@ def test_crossing_takes_the_opposite_touch_or_nothing() -> None:
     assert crossing_price(buy=True, best_bid=99.9, best_ask=100.1) == 100.1
     assert crossing_price(buy=False, best_bid=99.9, best_ask=100.1) == 99.9
     assert crossing_price(buy=True, best_bid=99.9, best_ask=None) is None
+
+
+def test_an_urgent_order_crosses_past_the_touch_so_a_moving_book_cannot_leave_it_resting() -> None:
+    # A lone leg's exit priced exactly at the bid read a moment ago rests as soon as the bid
+    # ticks down; 10 bps past it, it still fills (at the book's prices), never worse than that.
+    sell = crossing_price(buy=False, best_bid=100.0, best_ask=100.01, max_slippage_bps=10)
+    buy = crossing_price(buy=True, best_bid=100.0, best_ask=100.01, max_slippage_bps=10)
+    assert sell == pytest.approx(99.9)
+    assert buy == pytest.approx(100.01 * 1.001)
+    assert through_touch(100.0, buy=False, max_slippage_bps=0) == 100.0
+    for bad in (-1.0, float("nan"), 10_000.0):
+        with pytest.raises(ValueError, match="allowance"):
+            through_touch(100.0, buy=True, max_slippage_bps=bad)
 
 
 def test_only_a_reverted_spread_waits_at_the_touch_to_exit() -> None:

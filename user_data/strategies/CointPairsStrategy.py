@@ -180,6 +180,7 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
         self._exit_cache: dict[tuple[SpreadKey, datetime], str | None] = {}
         self._forced: dict[SpreadKey, EntryDecision] = {}
         self._entry_tags: dict[str, LegTag] = {}
+        self._top_up_prices: dict[str, float] = {}  # live hedging top-ups: pair -> limit price
         self.tags = TagStore(self.book, self._tf_minutes)
 
     def _check_order_settings(self, config: dict[str, Any]) -> None:

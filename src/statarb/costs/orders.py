@@ -31,6 +31,9 @@ from datetime import datetime
 # Exits that wait at the touch; every other exit (stops, lone legs, hedging) crosses at once.
 PATIENT_EXIT_REASONS = frozenset({"z_reverted"})
 DEFAULT_MAKER_TIMEOUT_S = 20
+# How far past the opposite touch an order that must fill now (a stop, a lone leg, a maker order
+# that waited out) may cross: FreqTrade sends such exits as limits in maker-first mode.
+DEFAULT_CROSSING_SLIPPAGE_BPS = 10.0
 
 
 def is_maker_first(order_types: Mapping[str, str]) -> bool:
@@ -97,12 +100,33 @@ def maker_waited_out(placed_at: datetime, now: datetime, timeout_s: float) -> bo
     return (now - placed_at).total_seconds() >= timeout_s
 
 
-def crossing_price(*, buy: bool, best_bid: float | None, best_ask: float | None) -> float | None:
-    """The opposite touch: a limit there fills at once as a taker. None without a book."""
-    price = best_ask if buy else best_bid
-    if price is None or not math.isfinite(price) or price <= 0:
+def crossing_price(
+    *,
+    buy: bool,
+    best_bid: float | None,
+    best_ask: float | None,
+    max_slippage_bps: float = 0.0,
+) -> float | None:
+    """A marketable limit: the opposite touch moved `max_slippage_bps` further. None without a
+    book.
+
+    A limit exactly AT the opposite touch misses whenever the book moves away between reading
+    it and the order arriving (a lone leg's exit then rests, naked, until its timeout). With the
+    allowance it fills like a market order — at the book's prices, not at the limit — yet never
+    worse than the touch by more than the allowance.
+    """
+    touch = best_ask if buy else best_bid
+    if touch is None or not math.isfinite(touch) or touch <= 0:
         return None
-    return float(price)
+    return through_touch(float(touch), buy=buy, max_slippage_bps=max_slippage_bps)
+
+
+def through_touch(price: float, *, buy: bool, max_slippage_bps: float) -> float:
+    """`price` moved `max_slippage_bps` in the crossing direction (up for a buy)."""
+    if not (math.isfinite(max_slippage_bps) and 0 <= max_slippage_bps < 10_000):
+        raise ValueError(f"slippage allowance {max_slippage_bps!r} bps is not in [0, 10000)")
+    allowance = max_slippage_bps / 10_000
+    return price * (1 + allowance) if buy else price * (1 - allowance)
 
 
 def exit_waits(exit_reason: str | None) -> bool:

@@ -7,10 +7,13 @@
   rest at the touch; live, `check_entry_timeout` / `check_exit_timeout` cancel an order still
   unfilled after `maker_timeout_s` (the lone leg's twin then goes at market, an exit as
   FreqTrade's emergency exit); a backtest re-prices across the book at the next candle
-  (`adjust_entry_price` / `adjust_exit_price`). Prices come from `statarb.costs.orders`.
+  (`adjust_entry_price` / `adjust_exit_price`). Orders that must fill now (stops, lone legs,
+  hedging, a maker order that waited out) cross as marketable limits. Prices come from
+  `statarb.costs.orders`.
 
 The host class provides: settings, config, dp, book, tags, live, order_types, timeframe,
-_tf_minutes, _candles_of, _close_at and the hyperoptable `cost_margin` parameter.
+_tf_minutes, _top_up_prices, _candles_of, _close_at and the hyperoptable `cost_margin`
+parameter.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from statarb.costs.orders import (
     is_maker_first,
     maker_waited_out,
     resting_price_backtest,
+    through_touch,
 )
 from statarb.ft.trades import market_of
 from statarb.safety.log import Category, log
@@ -140,14 +144,19 @@ class CostMixin:
         return resting_price_backtest(close, buy=buy, tick=tick)
 
     def _crossing(self, pair: str, *, buy: bool) -> float | None:
-        """Live: the opposite touch of the order book."""
+        """Live: a marketable limit through the opposite touch of the order book."""
         try:
             book = self.dp.orderbook(pair, 1)
             bid = book["bids"][0][0] if book.get("bids") else None
             ask = book["asks"][0][0] if book.get("asks") else None
-        except Exception:  # no book: keep the order where it is
+        except Exception:  # no book: the caller decides
             return None
-        return crossing_price(buy=buy, best_bid=bid, best_ask=ask)
+        return crossing_price(
+            buy=buy,
+            best_bid=bid,
+            best_ask=ask,
+            max_slippage_bps=self.settings.crossing_slippage_bps,
+        )
 
     def custom_entry_price(
         self,
@@ -159,10 +168,19 @@ class CostMixin:
         side: str,
         **kwargs: Any,
     ) -> float:
-        # Live, FreqTrade already priced the order at the touch (entry_pricing side "same");
-        # a top-up of a leg already open (trade given) completes a hedge: it does not wait.
-        if not self._maker_first or self.dp.runmode in LIVE_MODES or trade is not None:
+        if not self._maker_first:
             return proposed_rate
+        live = self.dp.runmode in LIVE_MODES
+        if trade is not None:
+            # A top-up of a leg already open completes a hedge: it does not wait in the queue
+            # (a backtest fills it at the candle's open). Live, at the price its stake was
+            # sized with (top_up_price).
+            if not live:
+                return proposed_rate
+            priced = self._top_up_prices.pop(pair, None)
+            return priced if priced is not None else proposed_rate
+        if live:
+            return proposed_rate  # FreqTrade priced it at the touch (entry_pricing side "same")
         price = self._resting_price(pair, current_time, buy=side == "long")
         return proposed_rate if price is None else price
 
@@ -188,7 +206,25 @@ class CostMixin:
         # Stops, lone legs, hedging and forced exits do not wait in the queue.
         if not live:
             return proposed_rate  # the candle's open: fills at once
-        return self._crossing(pair, buy=buy) or proposed_rate
+        return self._urgent_price(pair, proposed_rate, buy=buy)
+
+    def top_up_price(self, pair: str, current_entry_rate: float, *, buy: bool) -> float:
+        """Live: the price of a hedging top-up, decided once for its stake and its order."""
+        if not self._maker_first:
+            return current_entry_rate  # a market order: FreqTrade sizes it at this rate
+        price = self._urgent_price(pair, current_entry_rate, buy=buy)
+        self._top_up_prices[pair] = price
+        return price
+
+    def _urgent_price(self, pair: str, proposed_rate: float, *, buy: bool) -> float:
+        """Live: a marketable limit for an order that must fill now; without a book, FreqTrade's
+        price (this side's touch) pushed through by the same allowance."""
+        crossing = self._crossing(pair, buy=buy)
+        if crossing is not None:
+            return crossing
+        return through_touch(
+            proposed_rate, buy=buy, max_slippage_bps=self.settings.crossing_slippage_bps
+        )
 
     def check_entry_timeout(
         self, pair: str, trade: Trade, order: Order, current_time: datetime, **kwargs: Any

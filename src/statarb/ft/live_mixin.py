@@ -8,10 +8,11 @@ FreqTrade 2026.9 offers per-pair callbacks only; a spread needs both legs handle
   from current prices (the 5-second stop check), and the 5-second monitor against the exchange;
 - `adjust_trade_position`: the hedging plan's reduce / top-up for this leg, as FreqTrade's own
   partial exit / position adjustment;
-- `confirm_trade_exit`: the exit intent's client order id.
+- `confirm_trade_exit`: the exit intent's client order id;
+- `check_entry_timeout`: a leg's working entry is cancelled once its spread is leaving.
 
 The host class provides: settings, book, dp, wallets, review_flag, tags, timeframe,
-_tf_minutes, thresholds_for, _candles_of, _twin_closed, lock_pair, unlock_reason.
+_tf_minutes, thresholds_for, top_up_price, _candles_of, _twin_closed, lock_pair, unlock_reason.
 """
 
 from __future__ import annotations
@@ -374,7 +375,10 @@ class LiveMixin:
                 qty=qty,
             )
             return stake, "hedge_reduce"
-        stake = stake_for_qty(qty, current_entry_rate, trade.leverage or 1.0)
+        # The top-up crosses (maker-first or not): its stake is computed at the very price the
+        # order will carry, or FreqTrade's stake -> amount truncation orders a step short.
+        price = self.top_up_price(trade.pair, current_entry_rate, buy=not trade.is_short)
+        stake = stake_for_qty(qty, price, trade.leverage or 1.0)
         side = "sell" if trade.is_short else "buy"
         self.live.announce(
             tag=tag,
@@ -431,6 +435,50 @@ class LiveMixin:
             rate=rate,
         )
         return True
+
+    def check_entry_timeout(
+        self, pair: str, trade: Trade, order: Order, current_time: datetime, **kwargs: Any
+    ) -> bool:
+        """Cancel a leg's working entry once its spread is leaving; otherwise the maker timeout.
+
+        A maker entry rests up to `maker_timeout_s`. If the twin filled meanwhile and the
+        spread then exited (z reverted or stopped before the entry was complete), this order
+        must not fill: it would open a naked leg that only follows the twin out, a needless
+        round trip. FreqTrade's entry-timeout check is the one place that cancels an entry
+        through its own flow (trade deleted if unfilled, kept at its partial fill otherwise).
+        """
+        why = self._entry_unwanted(trade)
+        if why is None:
+            # The next class in the strategy's order (CostMixin): the maker timeout.
+            return bool(super().check_entry_timeout(pair, trade, order, current_time, **kwargs))
+        if self.live is not None and order.order_id and not order.safe_filled:
+            self.live.cancelled_unfilled(str(order.order_id), why)
+        log(
+            logger,
+            Category.EXECUTION,
+            trade.enter_tag,
+            "spread is closing: cancelling this leg's working entry",
+            pair=pair,
+            reason=why,
+            filled=order.safe_filled,
+        )
+        return True
+
+    def _entry_unwanted(self, trade: Trade) -> str | None:
+        """Why a live leg must stop entering: its spread is exiting, flattening, or its twin
+        has closed (durable: also after a restart). None while the spread still wants it."""
+        if self.dp.runmode not in (RunMode.LIVE, RunMode.DRY_RUN):
+            return None
+        tag = self.tags.tag_of(trade)
+        if tag is None:
+            return None
+        if tag.key in self._exiting:
+            return f"spread exiting ({self._exiting[tag.key]})"
+        if self.live is not None and tag.key in self.live.flatten:
+            return "hedging failed: flattening the spread"
+        if self._twin_closed(tag):
+            return "twin leg already closed"
+        return None
 
     def live_exit_gate(self, tag: LegTag, twin_open: bool) -> str | None:
         """Live rules around a leg's exit; returns a forced reason, "" to hold, None to go on.
