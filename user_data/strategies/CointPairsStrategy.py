@@ -177,6 +177,7 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
         self._cache: dict[str, CandleCache] = {}
         self._raw_cache: dict[str, tuple[Any, CandleCache]] = {}
         self._decisions: dict[SpreadKey, EntryDecision] = {}
+        self._waiting: set[SpreadKey] = set()  # transient refusals already logged
         self._exit_cache: dict[tuple[SpreadKey, datetime], str | None] = {}
         self._forced: dict[SpreadKey, EntryDecision] = {}
         self._entry_tags: dict[str, LegTag] = {}
@@ -445,7 +446,12 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
         decision = self._decisions.get(key)
         if decision is None:
             decision = self._decide(active, signal_candle)
-            self._decisions[key] = decision
+            if decision.final:
+                self._decisions[key] = decision
+            elif key in self._waiting:
+                return active, decision  # said once; asked again next loop
+            else:
+                self._waiting.add(key)
             category = Category.STRATEGY
             if not decision.approved and "manual review" in decision.reason:
                 category = Category.SAFETY
@@ -473,7 +479,11 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
         partner_close = self._close_at(active.partner, signal_candle)
         if row is None or not math.isfinite(partner_close):
             return EntryDecision(
-                entry.pair_id, signal_candle, False, "both legs not analysed on the signal candle"
+                entry.pair_id,
+                signal_candle,
+                False,
+                "both legs not analysed on the signal candle (yet)",
+                final=False,
             )
         closes = {active.symbol: float(row["close"]), active.partner: partner_close}
         legs = self.tags.open_legs()
@@ -1007,6 +1017,7 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
         horizon = current_time.astimezone(UTC) - timedelta(minutes=self._tf_minutes * 10)
         self._decisions = {k: v for k, v in self._decisions.items() if k.opened_at >= horizon}
         self._forced = {k: v for k, v in self._forced.items() if k.opened_at >= horizon}
+        self._waiting = {k for k in self._waiting if k.opened_at >= horizon}
         self.live_loop(current_time)
 
 

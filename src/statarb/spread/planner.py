@@ -78,6 +78,10 @@ class EntryDecision:
     reason: str
     direction: int = 0  # +1 long spread, -1 short spread
     size: SpreadSize | None = None
+    # False: refused for now only (a leg's signal candle has not been fetched yet); asked
+    # again on the next loop. Live, FreqTrade fetches each leg's candles on its own, and one
+    # can arrive a loop later; a final "no" then would drop the signal for the whole candle.
+    final: bool = True
 
     def leg_side(self, leg: Leg) -> str:
         """'long' or 'short' for a leg of an approved spread."""
