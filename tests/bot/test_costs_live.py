@@ -16,7 +16,7 @@ import pytest
 
 from statarb.ops import daily_check
 from statarb.ops.api import PASSWORD_VAR, USERNAME_VAR
-from support.live_bot import HEDGE_SOL_ADA, LEG_A, LEG_B, LiveBot, start_live_bot
+from support.live_bot import HEDGE_SOL_ADA, LEG_A, LEG_B, LiveBot, running_live_bot
 
 pytestmark = pytest.mark.bot
 
@@ -27,19 +27,15 @@ TIMEOUTS = {"entry": 30, "exit": 30, "exit_timeout_count": 1, "unit": "seconds"}
 
 @pytest.fixture(scope="module")
 def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveBot]:
-    running = start_live_bot(
+    with running_live_bot(
         tmp_path_factory.mktemp("maker_live"),
         pair_ids=("SOL_ADA",),
         order_mode="maker_first",
         # The cost gate is not what this module tests: every signal may open.
         statarb={"maker_timeout_s": MAKER_TIMEOUT_S, "cost_gate": False},
         freqtrade={"unfilledtimeout": TIMEOUTS},
-    )
-    try:
+    ) as running:
         yield running
-    finally:
-        running.stop()
-        running.exchange.stop()
 
 
 def entry_orders(bot: LiveBot, since: int = 0) -> list[dict]:

@@ -23,8 +23,8 @@ from support.live_bot import (
     LiveBot,
     accepted_twice,
     assert_sides_agree,
+    running_live_bot,
     sides_agree,
-    start_live_bot,
 )
 
 pytestmark = pytest.mark.bot
@@ -40,16 +40,12 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveBot]:
     # Within a 1m candle the local exchange walks each price through its low and high, which
     # swings a stretched spread's live z by a few units in seconds: the bands sit far apart
     # (open near 6, stop at 12) so only the moves a scenario makes can stop or close it.
-    running = start_live_bot(
+    with running_live_bot(
         tmp_path_factory.mktemp("execution"),
         pair_ids=("SOL_ADA",),
         pair_overrides={"z_score_threshold": 11.95, "stop_loss_z": STOP_Z},
-    )
-    try:
+    ) as running:
         yield running
-    finally:
-        running.stop()
-        running.exchange.stop()
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from support.live_bot import (
     LiveBot,
     accepted_twice,
     dump,
-    start_live_bot,
+    running_live_bot,
 )
 
 pytestmark = pytest.mark.bot
@@ -39,18 +39,14 @@ CROSSING_SLIPPAGE_BPS = 10.0  # the default allowance
 
 @pytest.fixture(scope="module")
 def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveBot]:
-    running = start_live_bot(
+    with running_live_bot(
         tmp_path_factory.mktemp("exit_while_entering"),
         pair_ids=("SOL_ADA",),
         order_mode="maker_first",
         statarb={"maker_timeout_s": MAKER_TIMEOUT_S, "cost_gate": False},
         freqtrade={"unfilledtimeout": TIMEOUTS},
-    )
-    try:
+    ) as running:
         yield running
-    finally:
-        running.stop()
-        running.exchange.stop()
 
 
 def exchange_orders(bot: LiveBot, symbol: str) -> list[dict]:

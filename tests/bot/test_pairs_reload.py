@@ -20,7 +20,7 @@ from support.live_bot import (
     OTHER_B,
     LiveBot,
     pairs_config,
-    start_live_bot,
+    running_live_bot,
 )
 
 pytestmark = pytest.mark.bot
@@ -30,17 +30,13 @@ QUIET = {"z_score_threshold": 3.95, "stop_loss_z": 4.0}  # no signal of its own 
 
 @pytest.fixture(scope="module")
 def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveBot]:
-    running = start_live_bot(
+    with running_live_bot(
         tmp_path_factory.mktemp("reload"),
         pair_ids=("SOL_ADA",),
         pair_overrides=QUIET,
         whitelist=[LEG_A, LEG_B, OTHER_A, OTHER_B],
-    )
-    try:
+    ) as running:
         yield running
-    finally:
-        running.stop()
-        running.exchange.stop()
 
 
 def replace_pairs(bot: LiveBot, pair_ids: tuple[str, ...]) -> None:

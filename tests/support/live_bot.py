@@ -19,7 +19,8 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -455,6 +456,17 @@ def start_live_bot(
         exchange.stop()
         raise
     return bot
+
+
+@contextmanager
+def running_live_bot(folder: Path, **options: Any) -> Iterator[LiveBot]:
+    """`start_live_bot` for a `with` block (a module fixture): bot and exchange stop after."""
+    running = start_live_bot(folder, **options)
+    try:
+        yield running
+    finally:
+        running.stop()
+        running.exchange.stop()
 
 
 def accepted_twice(orders: list[dict[str, Any]]) -> dict[str, int]:
