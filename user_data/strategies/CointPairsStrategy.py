@@ -734,11 +734,19 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
 
     def _closed_leg_exists(self, tag: LegTag, symbol: str) -> bool:
         """A closed trade on `symbol` belongs to this very spread instance."""
-        for trade in Trade.get_trades_proxy(pair=symbol, is_open=False):
+        return self._closed_leg(tag, symbol) is not None
+
+    def _closed_leg(self, tag: LegTag, symbol: str) -> Trade | None:
+        """This spread instance's closed trade on `symbol`, if any.
+
+        Asked every loop while a leg waits (entry cancels, lone legs), so only trades closed
+        after the spread was decided are read, not the bot's whole history on the symbol.
+        """
+        for trade in Trade.get_trades_proxy(pair=symbol, is_open=False, close_date=tag.opened_at):
             other = self.tags.tag_of(trade)
             if other is not None and other.key == tag.key:
-                return True
-        return False
+                return trade
+        return None
 
     def _tag_for(self, decision: EntryDecision, active: ActivePair) -> LegTag:
         entry = active.entry
@@ -977,12 +985,10 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
 
     def _twin_closed_now(self, tag: LegTag, current_time: datetime) -> bool:
         """The twin left in this same moment (both legs exit in one pass): not 'missing'."""
-        twin = tag.leg_b if tag.leg is Leg.A else tag.leg_a
-        for trade in Trade.get_trades_proxy(pair=twin, is_open=False):
-            other = self.tags.tag_of(trade)
-            if other is not None and other.key == tag.key and trade.close_date_utc is not None:
-                return trade.close_date_utc >= current_time - timedelta(seconds=1)
-        return False
+        twin = self._closed_leg(tag, tag.leg_b if tag.leg is Leg.A else tag.leg_a)
+        if twin is None or twin.close_date_utc is None:
+            return False
+        return twin.close_date_utc >= current_time - timedelta(seconds=1)
 
     def _open_z(self, tag: LegTag, current_time: datetime) -> tuple[float, float]:
         hist_a = self._candles_of(tag.leg_a)
