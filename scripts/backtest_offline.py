@@ -2,7 +2,8 @@
 """Backtest the pairs strategy offline on any candles you hold (FreqTrade's data layout).
 
 Starts the local exchange on DIR (FreqTrade loads markets even to backtest), chooses the pairs
-walk-forward — re-scanning every --rescan-every-hours on the trailing --lookback-days only, as
+walk-forward — re-scanning every --rescan-every-hours on the trailing scan window only (config
+statarb.scan_lookback_candles, or --lookback-candles / --lookback-days), as
 production does — unless --pairs-config is given, runs `freqtrade backtesting` with FreqAI and
 writes FreqTrade's result files plus OUT/trades.json, OUT/spreads.json (each spread's gross,
 fees, funding, slippage and net), OUT/summary.json and OUT/spreads.png, and prints where the
@@ -32,6 +33,7 @@ from statarb.market.candles import CandleDataError
 from statarb.pairs_config import PairsConfigError
 from statarb.runner.processes import ProcessError
 from statarb.selection.schedule import ScheduleError
+from statarb.stats.space import PRICE_SPACES
 
 
 def parser() -> argparse.ArgumentParser:
@@ -43,7 +45,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--pairs-config", type=Path, help="fixed pairs instead of walk-forward")
     p.add_argument("--pairs", nargs="*", default=[], help="limit the universe (BTC/USDT:USDT ...)")
     p.add_argument("--config", type=Path, help="base FreqTrade config (default: config.json)")
-    p.add_argument("--lookback-days", type=float, default=7.0, help="scan window (default 7)")
+    p.add_argument(
+        "--lookback-candles", type=int,
+        help="scan window in candles (default: config statarb.scan_lookback_candles)",
+    )  # fmt: skip
+    p.add_argument("--lookback-days", type=float, help="scan window as a time span instead")
+    p.add_argument(
+        "--price-space", choices=PRICE_SPACES,
+        help="spread on prices or log prices (default: config statarb.price_space)",
+    )  # fmt: skip
     p.add_argument("--rescan-every-hours", type=float, default=24.0, help="re-scan interval")
     p.add_argument("--train-days", type=float, help="FreqAI train_period_days override")
     p.add_argument("--max-pairs", type=int, default=10)
@@ -85,7 +95,9 @@ def main(argv: list[str] | None = None) -> int:
         timerange=args.timerange,
         pairs_config=args.pairs_config,
         pairs=tuple(args.pairs),
+        lookback_candles=args.lookback_candles,
         lookback_days=args.lookback_days,
+        price_space=args.price_space,
         rescan_every_hours=args.rescan_every_hours,
         train_days=args.train_days,
         freqai=not args.no_model_gate,

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """The daily pair re-scan of production (SPEC §4: pairs_config.json is re-tested every 24 h).
 
-Scans the universe (the config's `exchange.pair_whitelist`) on the last --lookback-days of
-closed candles — the same scan a walk-forward backtest runs at each scan time — and atomically
-replaces the pairs file; the running bot validates and picks it up without a restart (open
-spreads keep their own hedge ratio). A failed scan leaves the old file in place and exits 1.
+Scans the universe (the config's `exchange.pair_whitelist`) on the last
+`statarb.scan_lookback_candles` closed candles (or --lookback-candles / --lookback-days), in the
+config's `statarb.price_space` — the same scan a walk-forward backtest runs at each scan
+time — and atomically replaces the pairs file; the running bot validates and picks it up
+without a restart (open spreads keep their own hedge ratio). A failed scan leaves the old file
+in place and exits 1.
 
     ./run scripts/rescan.py --config config.json --output user_data/pairs_config.json --download
     # as a service (docker-compose.production.yml, service `rescan`): --every-hours 24
@@ -13,11 +15,14 @@ spreads keep their own hedge ratio). A failed scan leaves the old file in place 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from freqtrade.exchange import timeframe_to_minutes
 
 from statarb.market.candles import CandleDataError
 from statarb.pairs_config import PairsConfigError, describe_pairs_change, load_pairs_config
@@ -27,6 +32,7 @@ from statarb.safety.log import Category, format_line
 from statarb.selection.rescan import rescan_once
 from statarb.selection.scanner import ScanParams
 from statarb.selection.window import ScanInputError
+from statarb.settings import SettingsError, parse_settings
 
 
 def parser() -> argparse.ArgumentParser:
@@ -35,7 +41,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--output", required=True, type=Path, help="the pairs file the bot reads")
     p.add_argument("--datadir", type=Path, help="candles (default: <user_data>/data)")
     p.add_argument("--timeframe", help="default: the config's timeframe")
-    p.add_argument("--lookback-days", type=float, default=7.0)
+    p.add_argument(
+        "--lookback-candles", type=int,
+        help="scan window in candles (default: the config's statarb.scan_lookback_candles)",
+    )  # fmt: skip
+    p.add_argument("--lookback-days", type=float, help="scan window as a time span instead")
     p.add_argument("--max-pairs", type=int, default=10)
     p.add_argument("--fdr-alpha", type=float, default=0.05)
     p.add_argument("--download", action="store_true", help="freqtrade download-data first")
@@ -51,6 +61,17 @@ def say(category: Category | None, message: str) -> None:
 
 def run_once(args: argparse.Namespace, config: dict, user_data: Path) -> bool:
     timeframe = args.timeframe or config.get("timeframe", "1m")
+    settings = parse_settings(config)
+    lookback: int | timedelta = (
+        timedelta(days=args.lookback_days)
+        if args.lookback_days is not None
+        else args.lookback_candles or settings.scan_lookback_candles
+    )
+    span_days = (
+        lookback.total_seconds() / 86_400
+        if isinstance(lookback, timedelta)
+        else lookback * timeframe_to_minutes(timeframe) / 1_440
+    )
     universe = list(config.get("exchange", {}).get("pair_whitelist", []))
     datadir = args.datadir or user_data / "data"
     if args.download:
@@ -61,7 +82,7 @@ def run_once(args: argparse.Namespace, config: dict, user_data: Path) -> bool:
                 "--timeframes",
                 timeframe,
                 "--days",
-                str(int(args.lookback_days) + 2),
+                str(math.ceil(span_days) + 2),
                 "--datadir",
                 str(datadir / "binance"),
                 "--trading-mode",
@@ -80,10 +101,12 @@ def run_once(args: argparse.Namespace, config: dict, user_data: Path) -> bool:
         datadir=datadir,
         timeframe=timeframe,
         universe=universe,
-        lookback=timedelta(days=args.lookback_days),
+        lookback=lookback,
         output=args.output,
         now=datetime.now(UTC),
-        params=ScanParams(max_pairs=args.max_pairs, fdr_alpha=args.fdr_alpha),
+        params=ScanParams(
+            max_pairs=args.max_pairs, fdr_alpha=args.fdr_alpha, price_space=settings.price_space
+        ),
     )
     say(
         Category.STRATEGY,
@@ -109,7 +132,10 @@ def main(argv: list[str] | None = None) -> int:
         ok = True
         try:
             run_once(args, config, user_data)
-        except (CandleDataError, ScanInputError, PairsConfigError, ProcessError, ValueError) as exc:
+        except (
+            CandleDataError, ScanInputError, PairsConfigError, ProcessError, SettingsError,
+            ValueError,
+        ) as exc:  # fmt: skip
             ok = False
             say(Category.SAFETY, f"re-scan failed, the old pairs file stays: {exc}")
         if args.every_hours is None:

@@ -2,12 +2,13 @@
 """Scan a FreqTrade data folder for cointegrated pairs and write pairs_config.json atomically.
 
     scan_pairs.py --datadir user_data/data --timeframe 1h --output pairs_config.json \
-        [--pairs BTC ETH SOL ...] [--lookback-days 30] [--as-of 2026-02-01T00:00Z] \
-        [--max-pairs 5] [--fdr-alpha 0.05] [--plot scan.png]
+        [--pairs BTC ETH SOL ...] [--lookback-candles 720 | --lookback-days 30] \
+        [--price-space raw|log] [--as-of 2026-02-01T00:00Z] [--max-pairs 5] [--fdr-alpha 0.05] \
+        [--plot scan.png]
 
-Only candles with open time before --as-of (default: all) are used, the last --lookback-days
-of them. Exit status: 0 written (possibly with no pair: nothing is cointegrated now), 2 bad
-input or data.
+Only candles with open time before --as-of (default: all) are used, the last --lookback-candles
+(or --lookback-days) of them. Exit status: 0 written (possibly with no pair: nothing is
+cointegrated now), 2 bad input or data.
 """
 
 from __future__ import annotations
@@ -23,11 +24,18 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from statarb.market.candles import CandleDataError, available_pairs, load_closes
-from statarb.pairs_config import PairsConfigError, utc_now, write_pairs_config
+from statarb.pairs_config import (
+    DEFAULT_PRICE_SPACE,
+    DEFAULT_SCAN_LOOKBACK_CANDLES,
+    PairsConfigError,
+    utc_now,
+    write_pairs_config,
+)
 from statarb.selection.plot import plot_spreads
 from statarb.selection.scanner import ScanParams, ScanResult, scan_pairs
 from statarb.selection.window import ScanInputError
 from statarb.stats.inputs import StatsInputError
+from statarb.stats.space import PRICE_SPACES
 
 QUOTE_SUFFIX = "/USDT:USDT"
 
@@ -39,9 +47,15 @@ def main(argv: list[str] | None = None) -> int:
     if not console.is_terminal:
         console = Console(soft_wrap=True, width=160)
     try:
-        params = ScanParams(max_pairs=args.max_pairs, fdr_alpha=args.fdr_alpha)
+        params = ScanParams(
+            max_pairs=args.max_pairs, fdr_alpha=args.fdr_alpha, price_space=args.price_space
+        )
         as_of = _parse_as_of(args.as_of)
-        lookback = timedelta(days=args.lookback_days)
+        lookback: int | timedelta = (
+            timedelta(days=args.lookback_days)
+            if args.lookback_days is not None
+            else args.lookback_candles
+        )
         pairs = [_symbol(p) for p in args.pairs] if args.pairs else None
         pairs = pairs or available_pairs(args.datadir, args.timeframe)
         if len(pairs) < 2:
@@ -49,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{args.datadir}: found {len(pairs)} pair(s) with {args.timeframe} futures "
                 "candles; a scan needs at least two"
             )
-        start = as_of - lookback if as_of else None
+        span = lookback if isinstance(lookback, timedelta) else None
+        start = as_of - span if as_of and span else None
         closes = load_closes(args.datadir, pairs, args.timeframe, start=start, end=as_of)
         result = _scan_with_progress(closes, as_of, lookback, params, console)
         config = result.to_pairs_config(generated_at=utc_now(), timeframe=args.timeframe)
@@ -74,7 +89,17 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--timeframe", required=True, help="candle timeframe, e.g. 5m, 1h")
     parser.add_argument("--output", required=True, type=Path, help="pairs_config.json to write")
     parser.add_argument("--pairs", nargs="+", help="symbols (BTC or BTC/USDT:USDT); default: all")
-    parser.add_argument("--lookback-days", type=_positive_float, default=30.0)
+    parser.add_argument(
+        "--lookback-candles", type=int, default=DEFAULT_SCAN_LOOKBACK_CANDLES,
+        help=f"scan window in candles (default {DEFAULT_SCAN_LOOKBACK_CANDLES})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--lookback-days", type=_positive_float, help="scan window as a time span instead"
+    )
+    parser.add_argument(
+        "--price-space", choices=PRICE_SPACES, default=DEFAULT_PRICE_SPACE,
+        help=f"Engle-Granger on prices or log prices (default {DEFAULT_PRICE_SPACE})",
+    )  # fmt: skip
     parser.add_argument("--as-of", help="ISO time with zone; use candles opened before it only")
     parser.add_argument("--max-pairs", type=int, default=ScanParams.max_pairs)
     parser.add_argument("--fdr-alpha", type=float, default=ScanParams.fdr_alpha)

@@ -27,11 +27,16 @@ from pydantic import (
 )
 
 from statarb.atomic import atomic_write_text
+from statarb.stats.space import PriceSpace
 
 DEFAULT_ENTRY_Z = 2.0
 DEFAULT_EXIT_Z = 0.5
 DEFAULT_STOP_Z = 4.0
 DEFAULT_MEAN_REVERSION_WINDOW = 50
+# Scan defaults, in candles so one config works at 1m, 5m and 1h (chosen on the development
+# data's fit months; README "Choosing the defaults").
+DEFAULT_SCAN_LOOKBACK_CANDLES = 720
+DEFAULT_PRICE_SPACE: PriceSpace = "raw"
 
 # Reference sizes are rounded to the exchange's step, so leg B is allowed to differ from
 # hedge_ratio x leg A by this relative amount before the file is called inconsistent.
@@ -85,10 +90,13 @@ class ScanWindow(_Strict):
 
 
 class PairEntry(_Strict):
-    """One cointegrated pair: `residual = leg_a - intercept - hedge_ratio * leg_b` (prices).
+    """One cointegrated pair: `residual = A - intercept - hedge_ratio * B` in its price space.
 
-    Trading one unit of the spread is long/short `1` leg_a against `hedge_ratio` leg_b
-    (quantities in base coins), so the spread's P&L is the change of the residual.
+    `price_space` "raw": A and B are prices; one unit of the spread is `1` leg_a against
+    `hedge_ratio` leg_b (base-coin quantities), so the spread's P&L is the change of the residual.
+    "log": A and B are log prices (coins of different size, price_A ∝ price_B^β); one unit is a
+    notional N of leg_a against `hedge_ratio` × N of leg_b. The quantity ratio that holds this
+    hedge is fixed at the scan's reference sizes (`quantity_ratio`); see docs/price_space.md.
     """
 
     pair_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-]{1,32}$")]
@@ -108,6 +116,7 @@ class PairEntry(_Strict):
     entry_size_leg_a: Annotated[FiniteFloat, Field(gt=0)]
     entry_size_leg_b: Annotated[FiniteFloat, Field(gt=0)]
     mean_reversion_window: Annotated[int, Field(ge=10, le=10_000)] = DEFAULT_MEAN_REVERSION_WINDOW
+    price_space: PriceSpace = "raw"
     last_updated: UtcDatetime
 
     @field_validator("leg_a", "leg_b", mode="before")
@@ -131,6 +140,8 @@ class PairEntry(_Strict):
                 "thresholds must satisfy exit_z < z_score_threshold < stop_loss_z, got "
                 f"{exit_z} / {entry_z} / {stop_z}"
             )
+        if self.price_space == "log":
+            return self  # reference sizes carry the notional hedge at the scan's prices
         expected_b = self.hedge_ratio * self.entry_size_leg_a
         if abs(self.entry_size_leg_b - expected_b) > SIZE_RATIO_TOLERANCE * expected_b:
             raise ValueError(
@@ -152,6 +163,18 @@ class PairEntry(_Strict):
     @property
     def coins(self) -> tuple[str, str]:
         return base_coin(self.leg_a), base_coin(self.leg_b)
+
+    @property
+    def quantity_ratio(self) -> float:
+        """Leg B's base quantity per unit of leg A's: what sizing, hedging and recovery hold.
+
+        Raw space: the hedge ratio itself. Log space: hedge_ratio × price_A / price_B at the
+        scan's last closes, i.e. the reference sizes' ratio (equal notional exposure in the
+        hedge ratio), fixed for every spread opened on this entry.
+        """
+        if self.price_space == "log":
+            return self.entry_size_leg_b / self.entry_size_leg_a
+        return self.hedge_ratio
 
 
 class PairsConfig(_Strict):

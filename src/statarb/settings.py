@@ -14,6 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from statarb.costs.entry_cost import DEFAULT_SLIPPAGE_BPS
 from statarb.costs.orders import DEFAULT_CROSSING_SLIPPAGE_BPS, DEFAULT_MAKER_TIMEOUT_S
+from statarb.pairs_config import DEFAULT_PRICE_SPACE, DEFAULT_SCAN_LOOKBACK_CANDLES
+from statarb.stats.space import PriceSpace
+
+DEFAULT_MODEL_TRAIN_CANDLES = 2000
 
 
 class SettingsError(ValueError):
@@ -26,6 +30,14 @@ class StrategySettings(BaseModel):
     # Where the pairs come from: a fixed pairs config, or a walk-forward schedule (backtests).
     pairs_config: str = "pairs_config.json"
     pairs_schedule: str | None = None
+    # Pair scans (the daily re-scan and a backtest's walk-forward schedule), in candles so one
+    # config fits 1m, 5m and 1h; the spread's price space (docs/price_space.md).
+    scan_lookback_candles: Annotated[int, Field(ge=100, le=1_000_000)] = (
+        DEFAULT_SCAN_LOOKBACK_CANDLES
+    )
+    price_space: PriceSpace = DEFAULT_PRICE_SPACE
+    # FreqAI's training window in candles; a backtest turns it into train_period_days.
+    model_train_candles: Annotated[int, Field(ge=100)] = DEFAULT_MODEL_TRAIN_CANDLES
     # Risk: at most this many spreads (each spread is two FreqTrade trades).
     max_open_spreads: Annotated[int, Field(ge=1, le=50)] = 2
     # Margin committed to one spread (both legs), as % of the account's total stake balance.

@@ -269,6 +269,7 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
                     leg_a=pair.leg_a,
                     leg_b=pair.leg_b,
                     hedge_ratio=pair.hedge_ratio,
+                    price_space=pair.price_space,
                     pvalue=pair.pvalue,
                 )
         if self.book.is_schedule:
@@ -567,6 +568,7 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
             window=entry.mean_reversion_window,
             live_price_a=price_a,
             live_price_b=price_b,
+            price_space=entry.price_space,
         )
         return z_now
 
@@ -756,7 +758,7 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
             opened_at=decision.signal_candle,
             leg=active.role,
             direction=decision.direction,
-            hedge_ratio=entry.hedge_ratio,
+            hedge_ratio=entry.quantity_ratio,
             leg_a=entry.leg_a,
             leg_b=entry.leg_b,
             window=entry.mean_reversion_window,
@@ -764,6 +766,8 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
             entry_z=thresholds.entry_z,
             exit_z=thresholds.exit_z,
             stop_z=thresholds.stop_z,
+            spread_beta=entry.hedge_ratio,
+            price_space=entry.price_space,
         )
 
     def _forced_decision(
@@ -997,7 +1001,9 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
             return math.nan, math.nan
         count = tag.window + 1
         close_a, close_b = common_closes(hist_a, hist_b, current_time, count)
-        return open_spread_z(close_a, close_b, hedge_ratio=tag.hedge_ratio, window=tag.window)
+        return open_spread_z(
+            close_a, close_b, hedge_ratio=tag.beta, window=tag.window, price_space=tag.price_space
+        )
 
     def _candles_of(self, symbol: str) -> CandleCache | None:
         """The analysed cache, or raw candles for a leg FreqTrade did not analyse in this run

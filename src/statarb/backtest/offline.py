@@ -45,6 +45,7 @@ from statarb.pairs_config import (
 from statarb.runner.processes import REPO_ROOT, run_freqtrade
 from statarb.selection.scanner import ScanParams
 from statarb.selection.schedule import build_schedule
+from statarb.settings import parse_settings
 from statarb.spread.book import SpreadBook
 
 TIMEFRAME_MINUTES = {"1m": 1, "3m": 3, "5m": 5, "15m": 15, "30m": 30, "1h": 60, "4h": 240}
@@ -63,7 +64,11 @@ class OfflineRequest:
     pairs_config: Path | None = None
     pairs: tuple[str, ...] = ()
     base_config: Path = DEFAULT_BASE_CONFIG
-    lookback_days: float = 7.0
+    # The scan window: candles (None: the base config's statarb.scan_lookback_candles), or a
+    # time span in days when `lookback_days` is given.
+    lookback_candles: int | None = None
+    lookback_days: float | None = None
+    price_space: str | None = None  # None: the base config's statarb.price_space
     rescan_every_hours: float = 24.0
     train_days: float | None = None
     freqai: bool = True
@@ -161,8 +166,43 @@ def plan_range(
     return start, end
 
 
+@dataclass(frozen=True)
+class ScanPlan:
+    """What the walk-forward scans use: the window (candles or a span) and the price space."""
+
+    lookback: int | timedelta
+    price_space: str
+    history_days: float  # how much data the first scan needs before the backtest starts
+
+
+def scan_plan(request: OfflineRequest, base: dict[str, Any]) -> ScanPlan:
+    """The request's scan settings, falling back to the base config's `statarb` section."""
+    settings = parse_settings(base)
+    minutes = TIMEFRAME_MINUTES[request.timeframe]
+    if request.lookback_days is not None:
+        lookback: int | timedelta = timedelta(days=request.lookback_days)
+        days = request.lookback_days
+    else:
+        lookback = request.lookback_candles or settings.scan_lookback_candles
+        days = lookback * minutes / 1_440
+    return ScanPlan(lookback, request.price_space or settings.price_space, days)
+
+
+def train_days_for(request: OfflineRequest, base: dict[str, Any]) -> float:
+    """FreqAI's training window in days: --train-days, else statarb.model_train_candles."""
+    if request.train_days is not None:
+        return request.train_days
+    candles = parse_settings(base).model_train_candles
+    return candles * TIMEFRAME_MINUTES[request.timeframe] / 1_440
+
+
 def select_pairs(
-    request: OfflineRequest, closes: pd.DataFrame, start: datetime, end: datetime, out: Path
+    request: OfflineRequest,
+    closes: pd.DataFrame,
+    start: datetime,
+    end: datetime,
+    out: Path,
+    plan: ScanPlan | None = None,
 ) -> Selection:
     if request.pairs_config is not None:
         config: PairsConfig = load_pairs_config(request.pairs_config)
@@ -186,13 +226,14 @@ def select_pairs(
         path = out / "pairs_config.json"
         write_pairs_config(config, path)
         return Selection("fixed", in_sample, warning, 0, 0.0, SpreadBook.from_config(config), path)
-    params = ScanParams(max_pairs=request.max_pairs)
+    plan = plan or scan_plan(request, load_base_config(request.base_config))
+    params = ScanParams(max_pairs=request.max_pairs, price_space=plan.price_space)
     run = build_schedule(
         closes,
         start=start,
         end=end,
         every=timedelta(hours=request.rescan_every_hours),
-        lookback=timedelta(days=request.lookback_days),
+        lookback=plan.lookback,
         params=params,
         timeframe=request.timeframe,
     )
@@ -223,13 +264,14 @@ def run_offline_backtest(request: OfflineRequest) -> OfflineResult:
             "candles; a spread needs at least two"
         )
     base = load_base_config(request.base_config)
-    train_days = request.train_days or float(base.get("freqai", {}).get("train_period_days", 7))
-    history_days = max(request.lookback_days, train_days if request.freqai else 0.0)
+    plan = scan_plan(request, base)
+    train_days = train_days_for(request, base)
+    history_days = max(plan.history_days, train_days if request.freqai else 0.0)
     closes = load_closes(exchange_dir, universe, request.timeframe)
     start, end = plan_range(
         closes, timeframe=request.timeframe, timerange=request.timerange, history_days=history_days
     )
-    selection = select_pairs(request, closes, start, end, out)
+    selection = select_pairs(request, closes, start, end, out, plan)
     whitelist = selection.book.symbols
     trades_path = out / "trades.json"
     user_data = out / "user_data"

@@ -66,7 +66,7 @@ def group_backtest_legs(
                 leg_a=entry.leg_a,
                 leg_b=entry.leg_b,
                 direction=spread_direction(role, ledger.is_short),
-                hedge_ratio=entry.hedge_ratio,
+                hedge_ratio=entry.quantity_ratio,
                 window=entry.mean_reversion_window,
             )
             groups[key] = _Group(identity, {})

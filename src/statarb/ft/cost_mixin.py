@@ -66,9 +66,11 @@ class CostMixin:
             count = max(entry.mean_reversion_window, self.settings.retest_window)
             close_a, close_b = common_closes(hist_a, hist_b, end, count)
             window = entry.mean_reversion_window
-            sigma = spread_sd_usdt(close_a[-window:], close_b[-window:], entry.hedge_ratio)
+            # In USDT per unit of leg A, as the position holds it (B at the quantity ratio).
+            ratio = entry.quantity_ratio
+            sigma = spread_sd_usdt(close_a[-window:], close_b[-window:], ratio)
             if entry.half_life_candles is None:
-                half_life = _half_life(close_a - entry.hedge_ratio * close_b)
+                half_life = _half_life(close_a - ratio * close_b)
         try:
             params, problem = (
                 CostParams(

@@ -17,6 +17,7 @@ _tf_minutes, thresholds_for, top_up_price, _candles_of, _twin_closed, lock_pair,
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from datetime import UTC, datetime, timedelta
@@ -263,17 +264,9 @@ class LiveMixin:
     def _open_twin(self, key: SpreadKey, tag: LegTag, missing: Leg, qty: float) -> None:
         """Enter the missing leg through FreqTrade's own entry path (journal + guard apply)."""
         symbol = tag.leg_a if missing is Leg.A else tag.leg_b
-        twin_tag = LegTag(
-            pair_id=tag.pair_id,
-            opened_at=tag.opened_at,
-            leg=missing,
-            direction=tag.direction,
-            hedge_ratio=tag.hedge_ratio,
-            leg_a=tag.leg_a,
-            leg_b=tag.leg_b,
-            window=tag.window,
-            planned_qty=qty,
-        )
+        # The partner's tag with this leg's role: same ratio, β, window and thresholds, so the
+        # two legs of one spread are always judged alike (also after a re-scan).
+        twin_tag = dataclasses.replace(tag, leg=missing, planned_qty=qty)
         price = self._prices(tag).get(symbol, math.nan)
         if not (qty > 0 and math.isfinite(price)):
             return

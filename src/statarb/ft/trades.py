@@ -84,11 +84,13 @@ class TagStore:
             opened_at=opened_at,
             leg=leg,
             direction=spread_direction(leg, trade.is_short),
-            hedge_ratio=entry.hedge_ratio,
+            hedge_ratio=entry.quantity_ratio,
             leg_a=entry.leg_a,
             leg_b=entry.leg_b,
             window=entry.mean_reversion_window,
             planned_qty=trade.amount,
+            spread_beta=entry.hedge_ratio,
+            price_space=entry.price_space,
         )
 
     def open_legs(self) -> list[OpenLeg]:

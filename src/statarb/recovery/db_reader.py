@@ -329,16 +329,26 @@ def _rebuilt_tag(
     opened_at = datetime.fromtimestamp(floor * 60, tz=UTC) - timedelta(minutes=timeframe_minutes)
     leg = Leg.A if trade.pair == entry["leg_a"] else Leg.B
     try:
+        beta = float(entry["hedge_ratio"])
+        price_space = str(entry.get("price_space", "raw"))
+        # The quantity ratio the strategy sized with (PairEntry.quantity_ratio).
+        ratio = (
+            float(entry["entry_size_leg_b"]) / float(entry["entry_size_leg_a"])
+            if price_space == "log"
+            else beta
+        )
         return LegTag(
             pair_id=trade.enter_tag,
             opened_at=opened_at,
             leg=leg,
             direction=spread_direction(leg, trade.is_short),
-            hedge_ratio=float(entry["hedge_ratio"]),
+            hedge_ratio=ratio,
             leg_a=str(entry["leg_a"]),
             leg_b=str(entry["leg_b"]),
             window=int(entry.get("mean_reversion_window", 50)),
             planned_qty=trade.qty_base,
+            spread_beta=beta,
+            price_space=price_space,
         )
     except (KeyError, TypeError, ValueError):
         return None

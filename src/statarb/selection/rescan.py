@@ -35,7 +35,7 @@ def rescan_once(
     datadir: Path,
     timeframe: str,
     universe: list[str],
-    lookback: timedelta,
+    lookback: int | timedelta,
     output: Path,
     now: datetime,
     params: ScanParams | None = None,
@@ -50,7 +50,8 @@ def rescan_once(
     step = pd.Timedelta(minutes=TIMEFRAME_MINUTES[timeframe])
     # The candle opened at floor(now) - step is the last one closed by now.
     as_of = pd.Timestamp(now).floor(step).to_pydatetime()
-    closes = load_closes(datadir, universe, timeframe, start=as_of - lookback - 2 * step, end=as_of)
+    span = lookback if isinstance(lookback, timedelta) else lookback * step
+    closes = load_closes(datadir, universe, timeframe, start=as_of - span - 2 * step, end=as_of)
     result = scan_pairs(closes, as_of=as_of, lookback=lookback, params=params)
     config = result.to_pairs_config(generated_at=now, timeframe=timeframe)
     write_pairs_config(config, output)

@@ -40,6 +40,7 @@ from statarb.pairs_config import (
     DEFAULT_ENTRY_Z,
     DEFAULT_EXIT_Z,
     DEFAULT_MEAN_REVERSION_WINDOW,
+    DEFAULT_PRICE_SPACE,
     DEFAULT_STOP_Z,
     PairEntry,
     PairsConfig,
@@ -57,6 +58,7 @@ from statarb.selection.window import (
 from statarb.stats.batch import BatchResult, all_unordered_pairs, engle_granger_batch
 from statarb.stats.cointegration import AutoLag, require_adf_dof, resolve_maxlag
 from statarb.stats.inputs import StatsInputError
+from statarb.stats.space import PRICE_SPACES, PriceSpace, to_space
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -100,6 +102,10 @@ class ScanParams:
     exit_z: float | None = None
     stop_z: float | None = None
     mean_reversion_window: int = DEFAULT_MEAN_REVERSION_WINDOW
+    # "raw": Engle-Granger on prices (A − c − β·B); "log": on log prices, which finds coins of
+    # different size whose prices follow a power law (price_A ∝ price_B^β); see
+    # docs/price_space.md.
+    price_space: PriceSpace = DEFAULT_PRICE_SPACE
     # Leg A's reference quantity is this notional at the last close; leg B = hedge_ratio x A.
     reference_notional_usdt: float = 1000.0
 
@@ -143,6 +149,8 @@ class ScanParams:
             problems.append(
                 f"reference_notional_usdt must be > 0, got {self.reference_notional_usdt}"
             )
+        if self.price_space not in PRICE_SPACES:
+            problems.append(f"price_space must be one of {PRICE_SPACES}, got {self.price_space!r}")
         if problems:
             raise ValueError("invalid ScanParams: " + "; ".join(problems))
 
@@ -218,6 +226,10 @@ class ScanResult:
         entries = []
         for c in self.selected:
             qty_a = p.reference_notional_usdt / self.last_close[c.leg_a]
+            if p.price_space == "log":  # notional of B = β × notional of A, at the last closes
+                qty_b = c.hedge_ratio * p.reference_notional_usdt / self.last_close[c.leg_b]
+            else:
+                qty_b = c.hedge_ratio * qty_a
             entries.append(
                 PairEntry(
                     pair_id=pair_id_for(c.leg_a, c.leg_b),
@@ -234,8 +246,9 @@ class ScanResult:
                     exit_z=p.exit_z,
                     stop_loss_z=p.stop_z,
                     entry_size_leg_a=qty_a,
-                    entry_size_leg_b=c.hedge_ratio * qty_a,
+                    entry_size_leg_b=qty_b,
                     mean_reversion_window=p.mean_reversion_window,
+                    price_space=p.price_space,
                     last_updated=stamp,
                 )
             )
@@ -279,14 +292,15 @@ def scan_pairs(
         )
     _check_lag_rule_fits_halves(len(data), params)
     symbols = [str(c) for c in data.columns]
-    x = data.to_numpy()
-    last_close = {s: float(x[-1, i]) for i, s in enumerate(symbols)}
+    prices = data.to_numpy()
+    last_close = {s: float(prices[-1, i]) for i, s in enumerate(symbols)}
+    x = to_space(prices, params.price_space)  # the window refused non-positive prices
     result = _ScanParts(window, params, last_close)
     if len(symbols) < 2:
         return result.finish(())
 
     # Leg A = the coin with the higher mean price; the pair list holds (A, B) then (B, A).
-    mean_price = x.mean(axis=0)
+    mean_price = prices.mean(axis=0)
     pairs = all_unordered_pairs(len(symbols))
     flip = mean_price[pairs[:, 0]] < mean_price[pairs[:, 1]]
     pairs[flip] = pairs[flip][:, ::-1]

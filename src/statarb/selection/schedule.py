@@ -50,21 +50,28 @@ def build_schedule(
     start: datetime,
     end: datetime,
     every: timedelta,
-    lookback: timedelta,
+    lookback: int | timedelta,
     params: ScanParams | None = None,
     timeframe: str | None = None,
     on_scan: Callable[[datetime, int], None] | None = None,
 ) -> ScheduleRun:
-    """One scan per `every` over [start, end), each seeing `lookback` of candles before it.
+    """One scan per `every` over [start, end), each on `lookback` (candles, or a span) before it.
 
     Raises ScheduleError when the first scan lacks history (candles before `start`).
     """
     first = closes.index.min()
-    if first is pd.NaT or first > pd.Timestamp(start) - lookback:
+    if isinstance(lookback, timedelta):
+        short = first is pd.NaT or first > pd.Timestamp(start) - lookback
+        need = (
+            f"candles from {(pd.Timestamp(start) - lookback).isoformat()} ({lookback} of history)"
+        )
+    else:
+        short = int((closes.index < pd.Timestamp(start)).sum()) < lookback
+        need = f"{lookback} candles before it"
+    if short:
         have = "none" if first is pd.NaT else first.isoformat()
         raise ScheduleError(
-            f"the first scan at {start.isoformat()} needs candles from "
-            f"{(pd.Timestamp(start) - lookback).isoformat()} ({lookback} of history); the data "
+            f"the first scan at {start.isoformat()} needs {need}; the data "
             f"starts at {have}: download earlier candles or start the backtest later"
         )
     periods: list[SchedulePeriod] = []

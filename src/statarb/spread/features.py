@@ -18,6 +18,7 @@ from statarb.spread.book import SpreadBook
 from statarb.stats.cointegration import adf_test
 from statarb.stats.inputs import StatsInputError
 from statarb.stats.rolling import rolling_zscore
+from statarb.stats.space import spread_at, spread_values
 from statarb.timeutil import epoch_minutes
 
 SPREAD_COLUMNS = (
@@ -75,7 +76,16 @@ def spread_columns(
             continue  # partner candles missing: no spread, so no entry (never a guess)
         close_a = closes[entry.leg_a].astype(float)
         close_b = closes[entry.leg_b].astype(float)
-        spread = close_a - entry.intercept - entry.hedge_ratio * close_b
+        spread = pd.Series(
+            spread_values(
+                close_a,
+                close_b,
+                beta=entry.hedge_ratio,
+                intercept=entry.intercept,
+                price_space=entry.price_space,
+            ),
+            index=close_a.index,
+        )
         z = rolling_zscore(spread, entry.mean_reversion_window)
         ok = stationarity_flags(
             spread, dates, mask, timeframe_minutes=timeframe_minutes, params=retest
@@ -183,15 +193,17 @@ def open_spread_z(
     window: int,
     live_price_a: float | None = None,
     live_price_b: float | None = None,
+    price_space: str = "raw",
 ) -> tuple[float, float]:
     """(z_now, z_prev) of an open spread from closed candles (oldest first), optionally live.
 
-    Uses the spread's own entry hedge ratio, so a re-scan that changes the pair's ratio never
+    `hedge_ratio` is the spread's β in `price_space` (a tag's `spread_beta`). Uses the spread's
+    own entry β, so a re-scan that changes the pair's ratio never
     changes how an open position is judged. With live prices, z_now places the current spread
     against the window of closed candles (the 5-second stop check); z_prev is the last close's z.
     Returns NaN when there are fewer than `window + 1` finite candles.
     """
-    spread = np.asarray(close_a, dtype=float) - hedge_ratio * np.asarray(close_b, dtype=float)
+    spread = spread_values(close_a, close_b, beta=hedge_ratio, price_space=price_space)
     if spread.size < window + 1 or not np.isfinite(spread[-(window + 1) :]).all():
         return float("nan"), float("nan")
     last = spread[-window:]
@@ -200,7 +212,7 @@ def open_spread_z(
     z_prev = _z(prev[-1], prev)
     if live_price_a is None or live_price_b is None:
         return z_last, z_prev
-    live = live_price_a - hedge_ratio * live_price_b
+    live = spread_at(live_price_a, live_price_b, beta=hedge_ratio, price_space=price_space)
     return _z(live, last), z_last
 
 

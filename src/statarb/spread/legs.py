@@ -35,7 +35,9 @@ class LegTag:
     opened_at: datetime
     leg: Leg
     direction: int  # spread direction: +1 long spread (long A / short B), -1 short spread
-    hedge_ratio: float  # the ratio the spread was entered with; it never changes while open
+    # Leg B's base quantity per unit of leg A's, as entered; it never changes while open. Raw
+    # price space: the spread's β; log space: the pair's quantity_ratio (docs/price_space.md).
+    hedge_ratio: float
     leg_a: str
     leg_b: str
     window: int  # z-score window (candles) of the pair at entry
@@ -45,6 +47,15 @@ class LegTag:
     entry_z: float | None = None
     exit_z: float | None = None
     stop_z: float | None = None
+    # The spread's definition the z is measured on: β in `price_space`. None (tags written
+    # before log space existed): raw space, β = hedge_ratio.
+    spread_beta: float | None = None
+    price_space: str = "raw"
+
+    @property
+    def beta(self) -> float:
+        """The spread's coefficient in its price space (what z is computed with)."""
+        return self.hedge_ratio if self.spread_beta is None else self.spread_beta
 
     @property
     def key(self) -> SpreadKey:
