@@ -181,6 +181,24 @@ def test_live_hours_longer_than_the_data_are_refused(tmp_path):
         load_market(tmp_path, start_ms=T0, live_hours=2)
 
 
+def test_derived_contract_specs_do_not_look_ahead_into_the_candles_future(tmp_path):
+    # A coin that 20x-es after T: a spec derived from the last close would give the whole
+    # backtest, including the candles before T, a tick 10x coarser than the market had then.
+    dates = pd.date_range("2026-01-01", periods=120, freq="1min", tz="UTC")
+    before = np.full(60, 0.5)
+    specs = []
+    for after in (np.full(60, 0.5), np.full(60, 10.0)):
+        close = np.concatenate([before, after])
+        folder = tmp_path / str(len(specs)) / "binance" / "futures"
+        folder.mkdir(parents=True)
+        frame = pd.DataFrame({"date": dates, "open": close, "high": close, "low": close,
+                              "close": close, "volume": 1.0})  # fmt: skip
+        frame.to_feather(folder / "PEPE_USDT_USDT-1m-futures.feather")
+        specs.append(load_market(folder.parent.parent, start_ms=T0).specs["PEPEUSDT"])
+    assert specs[0] == specs[1]
+    assert str(specs[0].tick_size) == "0.00001"  # five significant digits of the first price
+
+
 def test_an_empty_datadir_is_refused_with_the_expected_layout(tmp_path):
     with pytest.raises(MarketDataError, match="binance/futures"):
         load_market(tmp_path, start_ms=T0)

@@ -627,7 +627,9 @@ def load_market(
             ohlcv=values,
             seed=seed,
         )
-        specs[symbol] = spec_for(symbol, base, float(values[-1, 3]))
+        # Binance fixes a contract's filters when it lists the symbol; derive them from the
+        # first candle so no later price (the backtest's future) shapes the grid.
+        specs[symbol] = spec_for(symbol, base, float(values[0, 0]))
         pair = f"{base}_USDT_USDT"
         if (pair, "funding_rate") in extra:
             path = extra[(pair, "funding_rate")]

@@ -6,6 +6,8 @@ captured ``/fapi/v1/exchangeInfo`` records, ETH/XRP/DOGE as published by Binance
 brackets are the ones FreqTrade 2026.9 bundles (``binance_leverage_tiers.json``), so a backtest and
 this exchange agree on maintenance margin. Symbols not in the table get rules derived from their
 price (``derive_spec``): tick = 5 significant digits, a step worth 1-10 USDT, min notional 5 USDT.
+The market derives them once per symbol from its first candle (as Binance fixes them at listing),
+so no later price shapes the contract grid a backtest trades on.
 """
 
 from __future__ import annotations
