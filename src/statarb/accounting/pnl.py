@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from statarb.accounting import performance
 from statarb.spread.client_ids import Leg
 
 # A closed leg's bought and sold quantities may differ by float noise only.
@@ -296,21 +297,19 @@ def max_drawdown(
 ) -> tuple[float, float]:
     """Largest fall of the balance from its peak, each spread's net realised at its close.
 
-    Returns (USDT, % of the peak). Measured on spread nets, so a maker-first run's drawdown
-    uses its maker-priced fees (FreqTrade's own figure charges every fill the same).
+    Returns (USDT, % of the peak); the one definition is `performance.max_drawdown`. Measured
+    on spread nets, so a maker-first run's drawdown uses its maker-priced fees (FreqTrade's own
+    figure charges every fill the same).
     """
     if not (math.isfinite(starting_balance_usdt) and starting_balance_usdt > 0):
         raise AccountingError(f"starting balance {starting_balance_usdt!r} must be positive")
-    balance = peak = starting_balance_usdt
-    worst_usdt, worst_pct = 0.0, 0.0
-    closed = [r for r in records if r.close_date is not None]
-    for record in sorted(closed, key=lambda r: (r.close_date, r.spread_id)):
-        balance += record.net_profit
-        peak = max(peak, balance)
-        if peak - balance > worst_usdt:
-            worst_usdt = peak - balance
-            worst_pct = 100.0 * worst_usdt / peak
-    return worst_usdt, worst_pct
+    closed = sorted(
+        (r for r in records if r.close_date is not None), key=lambda r: (r.close_date, r.spread_id)
+    )
+    return performance.max_drawdown(
+        ((r.close_date, r.net_profit) for r in closed),  # type: ignore[misc]
+        starting_balance_usdt,
+    )
 
 
 def summarise_costs(
