@@ -47,7 +47,7 @@ def parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     p.add_argument("--lookback-days", type=float, help="scan window as a time span instead")
     p.add_argument("--max-pairs", type=int, default=10)
-    p.add_argument("--fdr-alpha", type=float, default=0.05)
+    p.add_argument("--fdr-alpha", type=float, help="default: the config's statarb.fdr_alpha")
     p.add_argument("--download", action="store_true", help="freqtrade download-data first")
     p.add_argument("--every-hours", type=float, help="keep running, one scan per interval")
     return p
@@ -105,8 +105,14 @@ def run_once(args: argparse.Namespace, config: dict, user_data: Path) -> bool:
         output=args.output,
         now=datetime.now(UTC),
         params=ScanParams(
-            max_pairs=args.max_pairs, fdr_alpha=args.fdr_alpha, price_space=settings.price_space
+            max_pairs=args.max_pairs,
+            fdr_alpha=args.fdr_alpha or settings.fdr_alpha,
+            price_space=settings.price_space,
         ),
+        keep=previous.pairs if previous is not None else (),
+        keep_for=timedelta(hours=24 * (settings.keep_pairs_scans - 1) + 1)
+        if settings.keep_pairs_scans > 1
+        else timedelta(0),
     )
     say(
         Category.STRATEGY,

@@ -37,6 +37,8 @@ DEFAULT_MEAN_REVERSION_WINDOW = 50
 # data's fit months; README "Choosing the defaults").
 DEFAULT_SCAN_LOOKBACK_CANDLES = 720
 DEFAULT_PRICE_SPACE: PriceSpace = "raw"
+DEFAULT_KEEP_PAIRS_SCANS = 1
+DEFAULT_FDR_ALPHA = 0.05
 
 # Reference sizes are rounded to the exchange's step, so leg B is allowed to differ from
 # hedge_ratio x leg A by this relative amount before the file is called inconsistent.

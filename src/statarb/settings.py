@@ -14,7 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from statarb.costs.entry_cost import DEFAULT_SLIPPAGE_BPS
 from statarb.costs.orders import DEFAULT_CROSSING_SLIPPAGE_BPS, DEFAULT_MAKER_TIMEOUT_S
-from statarb.pairs_config import DEFAULT_PRICE_SPACE, DEFAULT_SCAN_LOOKBACK_CANDLES
+from statarb.pairs_config import (
+    DEFAULT_FDR_ALPHA,
+    DEFAULT_KEEP_PAIRS_SCANS,
+    DEFAULT_PRICE_SPACE,
+    DEFAULT_SCAN_LOOKBACK_CANDLES,
+)
 from statarb.stats.space import PriceSpace
 
 DEFAULT_MODEL_TRAIN_CANDLES = 2000
@@ -36,6 +41,11 @@ class StrategySettings(BaseModel):
         DEFAULT_SCAN_LOOKBACK_CANDLES
     )
     price_space: PriceSpace = DEFAULT_PRICE_SPACE
+    # A pair chosen by one of the last `keep_pairs_scans` daily scans stays tradable
+    # (statarb.selection.keep); 1 = only today's scan.
+    keep_pairs_scans: Annotated[int, Field(ge=1, le=30)] = DEFAULT_KEEP_PAIRS_SCANS
+    # False Benjamini-Hochberg discovery rate of the pair scans.
+    fdr_alpha: Annotated[float, Field(gt=0, lt=1)] = DEFAULT_FDR_ALPHA
     # FreqAI's training window in candles; a backtest turns it into train_period_days.
     model_train_candles: Annotated[int, Field(ge=100)] = DEFAULT_MODEL_TRAIN_CANDLES
     # Risk: at most this many spreads (each spread is two FreqTrade trades).

@@ -69,6 +69,10 @@ class OfflineRequest:
     lookback_candles: int | None = None
     lookback_days: float | None = None
     price_space: str | None = None  # None: the base config's statarb.price_space
+    # Walk-forward only: entry threshold written into each scanned pair (None: the strategy's).
+    entry_z: float | None = None
+    keep_pairs_scans: int | None = None  # None: the base config's statarb.keep_pairs_scans
+    fdr_alpha: float | None = None  # None: the base config's statarb.fdr_alpha
     rescan_every_hours: float = 24.0
     train_days: float | None = None
     freqai: bool = True
@@ -172,7 +176,9 @@ class ScanPlan:
 
     lookback: int | timedelta
     price_space: str
-    history_days: float  # how much data the first scan needs before the backtest starts
+    history_days: float
+    keep_scans: int
+    fdr_alpha: float  # how much data the first scan needs before the backtest starts
 
 
 def scan_plan(request: OfflineRequest, base: dict[str, Any]) -> ScanPlan:
@@ -185,7 +191,13 @@ def scan_plan(request: OfflineRequest, base: dict[str, Any]) -> ScanPlan:
     else:
         lookback = request.lookback_candles or settings.scan_lookback_candles
         days = lookback * minutes / 1_440
-    return ScanPlan(lookback, request.price_space or settings.price_space, days)
+    return ScanPlan(
+        lookback,
+        request.price_space or settings.price_space,
+        days,
+        request.keep_pairs_scans or settings.keep_pairs_scans,
+        request.fdr_alpha or settings.fdr_alpha,
+    )
 
 
 def train_days_for(request: OfflineRequest, base: dict[str, Any]) -> float:
@@ -227,13 +239,19 @@ def select_pairs(
         write_pairs_config(config, path)
         return Selection("fixed", in_sample, warning, 0, 0.0, SpreadBook.from_config(config), path)
     plan = plan or scan_plan(request, load_base_config(request.base_config))
-    params = ScanParams(max_pairs=request.max_pairs, price_space=plan.price_space)
+    params = ScanParams(
+        max_pairs=request.max_pairs,
+        price_space=plan.price_space,
+        entry_z=request.entry_z,
+        fdr_alpha=plan.fdr_alpha,
+    )
     run = build_schedule(
         closes,
         start=start,
         end=end,
         every=timedelta(hours=request.rescan_every_hours),
         lookback=plan.lookback,
+        keep_scans=plan.keep_scans,
         params=params,
         timeframe=request.timeframe,
     )

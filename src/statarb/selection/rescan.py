@@ -9,6 +9,7 @@ trading the pairs it has rather than none, and the failure is reported.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -16,7 +17,8 @@ from pathlib import Path
 import pandas as pd
 
 from statarb.market.candles import load_closes
-from statarb.pairs_config import PairsConfig, write_pairs_config
+from statarb.pairs_config import PairEntry, PairsConfig, write_pairs_config
+from statarb.selection.keep import merge_recent
 from statarb.selection.scanner import ScanParams, scan_pairs
 
 TIMEFRAME_MINUTES = {"1m": 1, "3m": 3, "5m": 5, "15m": 15, "30m": 30, "1h": 60, "4h": 240}
@@ -39,6 +41,8 @@ def rescan_once(
     output: Path,
     now: datetime,
     params: ScanParams | None = None,
+    keep: Sequence[PairEntry] = (),
+    keep_for: timedelta = timedelta(0),
 ) -> RescanOutcome:
     """Scan the universe on the lookback before `now` and replace `output` atomically.
 
@@ -54,5 +58,6 @@ def rescan_once(
     closes = load_closes(datadir, universe, timeframe, start=as_of - span - 2 * step, end=as_of)
     result = scan_pairs(closes, as_of=as_of, lookback=lookback, params=params)
     config = result.to_pairs_config(generated_at=now, timeframe=timeframe)
+    config = merge_recent(config, keep, now=now, keep_for=keep_for)  # statarb.selection.keep
     write_pairs_config(config, output)
     return RescanOutcome(config, as_of, len(closes), output)

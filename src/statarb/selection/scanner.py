@@ -39,6 +39,7 @@ import pandas as pd
 from statarb.pairs_config import (
     DEFAULT_ENTRY_Z,
     DEFAULT_EXIT_Z,
+    DEFAULT_FDR_ALPHA,
     DEFAULT_MEAN_REVERSION_WINDOW,
     DEFAULT_PRICE_SPACE,
     DEFAULT_STOP_Z,
@@ -86,7 +87,7 @@ class RejectReason(StrEnum):
 class ScanParams:
     """Selection thresholds and the trading defaults written into pairs_config.json."""
 
-    fdr_alpha: float = 0.05
+    fdr_alpha: float = DEFAULT_FDR_ALPHA
     half_pvalue_max: float = 0.10
     hedge_ratio_tolerance: float = 0.20  # |first half - second half| / |full|
     # Below ~1 candle "reversion" is bid-ask noise no order can catch. None for the max means

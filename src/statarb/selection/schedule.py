@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 
 from statarb.pairs_config import PairsSchedule, SchedulePeriod
+from statarb.selection.keep import merge_recent
 from statarb.selection.scanner import ScanParams, scan_pairs
 from statarb.selection.window import ScanInputError
 
@@ -54,6 +55,7 @@ def build_schedule(
     params: ScanParams | None = None,
     timeframe: str | None = None,
     on_scan: Callable[[datetime, int], None] | None = None,
+    keep_scans: int = 1,
 ) -> ScheduleRun:
     """One scan per `every` over [start, end), each on `lookback` (candles, or a span) before it.
 
@@ -85,6 +87,13 @@ def build_schedule(
             raise ScheduleError(f"scan at {scan_at.isoformat()}: {exc}") from None
         spent += time.perf_counter() - tick
         config = result.to_pairs_config(timeframe=timeframe)
+        if keep_scans > 1 and periods:
+            config = merge_recent(
+                config,
+                periods[-1].config.pairs,
+                now=scan_at,
+                keep_for=(keep_scans - 1) * every + timedelta(seconds=1),
+            )
         valid_until = times[index + 1] if index + 1 < len(times) else end
         periods.append(SchedulePeriod(valid_from=scan_at, valid_until=valid_until, config=config))
         if on_scan is not None:
