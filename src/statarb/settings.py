@@ -22,7 +22,7 @@ from statarb.pairs_config import (
 )
 from statarb.stats.space import PriceSpace
 
-DEFAULT_MODEL_TRAIN_CANDLES = 2000
+DEFAULT_MODEL_TRAIN_CANDLES = 720
 
 
 class SettingsError(ValueError):
@@ -97,6 +97,15 @@ class StrategySettings(BaseModel):
     def resolve(self, path: str, base: Path) -> Path:
         candidate = Path(path)
         return candidate if candidate.is_absolute() else base / candidate
+
+
+def startup_candles(settings: StrategySettings, longest_z_window: int) -> int:
+    """Candles the strategy needs before its first decision (FreqTrade's startup_candle_count).
+
+    The trailing re-test window, the longest z window (+1 for the previous candle's z), and the
+    60-candle model features, plus a margin of 10.
+    """
+    return max(settings.retest_window, longest_z_window + 1, 61) + 10
 
 
 def parse_settings(config: dict[str, Any]) -> StrategySettings:

@@ -47,7 +47,7 @@ from statarb.pairs_config import (
 )
 from statarb.safety.log import Category, log
 from statarb.safety.review_flag import ManualReviewFlag
-from statarb.settings import SettingsError, StrategySettings, parse_settings
+from statarb.settings import SettingsError, StrategySettings, parse_settings, startup_candles
 from statarb.spread.book import ActivePair, SpreadBook
 from statarb.spread.client_ids import Leg, Purpose
 from statarb.spread.features import (
@@ -162,7 +162,7 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
         ]
         # Pairs chosen by a later re-scan may use the default window; keep room for it.
         longest = max([*windows, DEFAULT_MEAN_REVERSION_WINDOW])
-        self.startup_candle_count = max(self.settings.retest_window, longest + 1, 61) + 10
+        self.startup_candle_count = startup_candles(self.settings, longest)
         self._tf_minutes = timeframe_to_minutes(config.get("timeframe", self.timeframe))
         self._check_timeframe(config.get("timeframe", self.timeframe))
         self._retest = RetestParams(

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -36,6 +37,7 @@ from statarb.exchange.client_config import freqtrade_exchange_config
 from statarb.exchange.launcher import start_local_exchange
 from statarb.market.candles import available_pairs, load_closes, resolve_exchange_dir
 from statarb.pairs_config import (
+    DEFAULT_MEAN_REVERSION_WINDOW,
     PairsConfig,
     PairsSchedule,
     load_pairs_config,
@@ -45,7 +47,7 @@ from statarb.pairs_config import (
 from statarb.runner.processes import REPO_ROOT, run_freqtrade
 from statarb.selection.scanner import ScanParams
 from statarb.selection.schedule import build_schedule
-from statarb.settings import parse_settings
+from statarb.settings import parse_settings, startup_candles
 from statarb.spread.book import SpreadBook
 
 TIMEFRAME_MINUTES = {"1m": 1, "3m": 3, "5m": 5, "15m": 15, "30m": 30, "1h": 60, "4h": 240}
@@ -284,7 +286,16 @@ def run_offline_backtest(request: OfflineRequest) -> OfflineResult:
     base = load_base_config(request.base_config)
     plan = scan_plan(request, base)
     train_days = train_days_for(request, base)
-    history_days = max(plan.history_days, train_days if request.freqai else 0.0)
+    # FreqTrade loads the strategy's startup candles before the range, and FreqAI its training
+    # window before those.
+    startup_days = (
+        startup_candles(parse_settings(base), DEFAULT_MEAN_REVERSION_WINDOW)
+        * TIMEFRAME_MINUTES[request.timeframe]
+        / 1_440
+    )
+    history_days = max(
+        plan.history_days, startup_days + (math.ceil(train_days) if request.freqai else 0.0)
+    )
     closes = load_closes(exchange_dir, universe, request.timeframe)
     start, end = plan_range(
         closes, timeframe=request.timeframe, timerange=request.timerange, history_days=history_days

@@ -34,7 +34,9 @@ def merge_recent(
     pairs = list(current.pairs)
     taken = {s for p in pairs for s in (p.leg_a, p.leg_b)}
     ids = {p.pair_id for p in pairs}
-    oldest = current.scan_window.start if current.scan_window else None
+    window = current.scan_window
+    # A kept pair was chosen on the same lookback, ending when it was chosen.
+    span = window.end - window.start if window is not None else None
     for entry in sorted(earlier, key=lambda e: e.last_updated, reverse=True):
         if entry.pair_id in ids or now - entry.last_updated >= keep_for:
             continue
@@ -43,9 +45,7 @@ def merge_recent(
         pairs.append(entry)
         taken.update((entry.leg_a, entry.leg_b))
         ids.add(entry.pair_id)
-        if oldest is not None:
-            oldest = min(oldest, entry.last_updated - keep_for)
-    window = current.scan_window
-    if window is not None and oldest is not None and oldest < window.start:
-        window = ScanWindow(start=oldest, end=window.end)  # every kept pair's data is inside
+        if window is not None and span is not None and entry.last_updated - span < window.start:
+            # The file's window covers every kept pair's data (in-sample checks stay honest).
+            window = ScanWindow(start=entry.last_updated - span, end=window.end)
     return current.model_copy(update={"pairs": pairs, "scan_window": window})
