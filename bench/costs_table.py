@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,20 +103,19 @@ def row_of(variant: Variant, selection: str, result: OfflineResult, seconds: flo
         "max_dd_usdt": result.costs.max_drawdown_usdt,
         "max_dd_pct": result.costs.max_drawdown_pct,
         "maker_fill_share": sum(r.maker_fills for r in result.spreads) / fills if fills else None,
-        "freqtrade_net": result.summary.net_profit_usdt,
-        "freqtrade_max_dd_pct": result.summary.max_drawdown_pct,
+        "sharpe": result.summary.sharpe,
     }
 
 
 def print_table(rows: list[dict], console: Console) -> None:
     table = Table(
         "variant", "selection", "spreads", "gross", "fees", "funding", "slippage", "net",
-        "max DD", "maker fills",
+        "max DD", "Sharpe", "maker fills",
         title="Where the money goes (USDT; slippage is inside gross)",
     )  # fmt: skip
     for r in rows:
         if not r.get("spreads"):
-            table.add_row(r["variant"], r["selection"], "0", *["-"] * 7)
+            table.add_row(r["variant"], r["selection"], "0", *["-"] * 8)
             continue
         share = r["maker_fill_share"]
         table.add_row(
@@ -128,6 +128,7 @@ def print_table(rows: list[dict], console: Console) -> None:
             f"{r['slippage']:+.2f}",
             f"{r['net']:+.2f}",
             f"{r['max_dd_usdt']:.2f} ({r['max_dd_pct']:.2f} %)",
+            "-" if r["sharpe"] is None or math.isnan(r["sharpe"]) else f"{r['sharpe']:.2f}",
             "-" if share is None or share == 0 else f"{share:.0%}",
         )
     console.print(table)

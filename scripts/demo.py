@@ -19,7 +19,7 @@ from rich.console import Console
 
 from statarb.backtest.demo import DemoSettings, run_demo
 from statarb.backtest.offline import TIMEFRAME_MINUTES, BacktestSetupError
-from statarb.backtest.report import plot_spreads, print_report
+from statarb.backtest.report import headline, plot_spreads, print_report
 from statarb.backtest.results import load_trades
 from statarb.runner.processes import ProcessError
 
@@ -53,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
             path=settings.output / "results" / "spreads.png",
         )
         console.print(f"spread plot: {plot}")
+        console.print(f"[bold]result: {headline(result.summary)}[/]")
     console.print(f"done in {time.perf_counter() - started:.0f} s; everything is in {args.output}")
     return 0
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from statarb.accounting.performance import performance
 from statarb.backtest.offline import OfflineRequest, OfflineResult, run_offline_backtest
 from statarb.backtest.results import load_trades
 from statarb.costs.orders import BINANCE_USDM_FEES
@@ -135,6 +136,19 @@ def test_the_summary_table_splits_costs_by_pair_and_exit_reason(wide: OfflineRes
     assert costs.total.fees == pytest.approx(sum(r.fees for r in costs.by_exit_reason))
 
 
+def test_the_summary_sharpe_is_daily_equity_returns_over_every_day_of_the_range(
+    maker: OfflineResult,
+) -> None:
+    spreads = spreads_of(maker)
+    summary = json.loads((maker.trades_path.parent / "summary.json").read_text())
+    closes = [(datetime.fromisoformat(s["close_date"]), s["net_profit"]) for s in spreads]
+    balance = summary["result"]["starting_balance_usdt"]
+    figures = performance(closes, start=maker.start, end=maker.end, starting_balance_usdt=balance)
+    assert summary["result"]["days"] == figures.days == (maker.end - maker.start).days
+    assert summary["result"]["sharpe"] == pytest.approx(figures.sharpe)
+    assert summary["result"]["max_drawdown_pct"] == pytest.approx(figures.max_drawdown_pct)
+
+
 # ------------------------------------------------------------------------------ cost gate
 def test_a_pair_too_quiet_to_pay_four_fees_opens_no_spread_and_the_log_names_the_cost(
     quiet: OfflineResult,
@@ -170,6 +184,8 @@ def test_maker_first_charges_the_maker_fee_on_fills_that_rested_and_taker_on_cro
     assert ours > freqtrade_net
     summary = json.loads((maker.trades_path.parent / "summary.json").read_text())
     assert summary["order_mode"] == "maker_first"
+    # One headline: the spreads' net, not FreqTrade's all-taker figure.
+    assert summary["result"]["net_profit_usdt"] == pytest.approx(ours)
     assert summary["fees"] == {"basis": "maker/taker by fill", "maker": BINANCE_USDM_FEES.maker,
                                "taker": BINANCE_USDM_FEES.taker,
                                "freqtrade_charged": BINANCE_USDM_FEES.taker}  # fmt: skip

@@ -303,13 +303,16 @@ def max_drawdown(
     """
     if not (math.isfinite(starting_balance_usdt) and starting_balance_usdt > 0):
         raise AccountingError(f"starting balance {starting_balance_usdt!r} must be positive")
+    return performance.max_drawdown(realised_closes(records), starting_balance_usdt)
+
+
+def realised_closes(records: Iterable[SpreadRecord]) -> list[tuple[datetime, float]]:
+    """(close time, net) of every closed spread, in close order (ties by spread id): the
+    equity events of `statarb.accounting.performance`."""
     closed = sorted(
         (r for r in records if r.close_date is not None), key=lambda r: (r.close_date, r.spread_id)
     )
-    return performance.max_drawdown(
-        ((r.close_date, r.net_profit) for r in closed),  # type: ignore[misc]
-        starting_balance_usdt,
-    )
+    return [(r.close_date, r.net_profit) for r in closed]  # type: ignore[misc]
 
 
 def summarise_costs(

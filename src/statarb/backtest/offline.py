@@ -8,7 +8,8 @@
 3. Start the local exchange on the same candles (FreqTrade loads markets even to backtest) and
    run `freqtrade backtesting` with the production config, overridden only where offline needs.
 4. Write FreqTrade's own result files, `trades.json`, `spreads.json` (each spread's money split
-   into gross, fees, funding and slippage), `summary.json`, the schedule, a plot.
+   into gross, fees, funding and slippage), `summary.json` (net, Sharpe and drawdown from the
+   spreads' money, `statarb.accounting.performance`), the schedule, a plot.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from statarb.atomic import atomic_write_json
 from statarb.backtest.config import DEFAULT_BASE_CONFIG, backtest_config, load_base_config
 from statarb.backtest.results import (
     BacktestSummary,
+    freqtrade_run,
     load_trades,
     summarise,
     trade_records,
@@ -49,6 +51,15 @@ from statarb.selection.scanner import ScanParams
 from statarb.selection.schedule import build_schedule
 from statarb.settings import parse_settings, startup_candles
 from statarb.spread.book import SpreadBook
+
+# How summary.json's "result" was measured (README, "Figures").
+FIGURES = (
+    "the spreads' money (spreads.json): net = gross - fees + funding, fills priced by role; "
+    "equity = starting balance + each spread's net at its close; Sharpe = mean / sd of the "
+    "equity's daily returns over every UTC day of the range (flat days are 0 %) x sqrt(365); "
+    "max drawdown = largest fall from the equity's peak. FreqTrade's own figures (one fee on "
+    "every fill, its own Sharpe) are in its result files only."
+)
 
 TIMEFRAME_MINUTES = {"1m": 1, "3m": 3, "5m": 5, "15m": 15, "30m": 30, "1h": 60, "4h": 240}
 
@@ -117,6 +128,8 @@ class OfflineResult:
     spreads_path: Path | None = None
     order_mode: str = "taker"
     fee_rates: FeeRates | None = None  # maker-first: fills re-priced by role at these rates
+    # FreqTrade's own sum of leg profits (one fee on every fill): a cross-check, not a result.
+    freqtrade_net_usdt: float | None = None
 
 
 def parse_timerange(text: str) -> tuple[datetime | None, datetime | None]:
@@ -362,7 +375,6 @@ def run_offline_backtest(request: OfflineRequest) -> OfflineResult:
         exchange.stop()
     trades = load_trades(results_dir)
     atomic_write_json(trades_path, trade_records(trades))
-    summary = summarise(results_dir, trades)
     maker_taker = None
     if rates is not None:
         opens = load_closes(exchange_dir, universe, request.timeframe, field="open")
@@ -371,7 +383,12 @@ def run_offline_backtest(request: OfflineRequest) -> OfflineResult:
         trades, selection.book, closes, TIMEFRAME_MINUTES[request.timeframe],
         maker_taker=maker_taker,
     )  # fmt: skip
-    costs = summarise_costs(spreads, summary.starting_balance_usdt or request.wallet_usdt)
+    strategy_name, balance = freqtrade_run(results_dir)
+    balance = balance or request.wallet_usdt
+    summary = summarise(
+        strategy_name, trades, spreads, start=start, end=end, starting_balance_usdt=balance
+    )
+    costs = summarise_costs(spreads, balance)
     spreads_path = out / "spreads.json"
     atomic_write_json(spreads_path, [record.to_json() for record in spreads])
     atomic_write_json(
@@ -391,14 +408,16 @@ def run_offline_backtest(request: OfflineRequest) -> OfflineResult:
             "order_mode": order_mode,
             "fees": _fee_json(rates, fee),
             "freqtrade_seconds": round(freqtrade_seconds, 1),
-            "result": summary.to_json(),
+            "result": {"figures": FIGURES, **summary.to_json()},
             "costs": costs.to_json(),
+            "freqtrade_results": str(results_dir),
         },
     )
+    freqtrade_net = float(trades["profit_abs"].sum()) if len(trades) else 0.0
     return OfflineResult(
         summary, selection, start, end, results_dir, trades_path, freqtrade_seconds, closes,
         spreads=tuple(spreads), costs=costs, spreads_path=spreads_path, order_mode=order_mode,
-        fee_rates=rates,
+        fee_rates=rates, freqtrade_net_usdt=freqtrade_net,
     )  # fmt: skip
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +14,7 @@ from rich.table import Table
 from statarb.accounting.report import print_costs
 from statarb.atomic import atomic_write_bytes
 from statarb.backtest.offline import OfflineResult
+from statarb.backtest.results import BacktestSummary
 from statarb.pairs_config import DEFAULT_ENTRY_Z, DEFAULT_EXIT_Z, DEFAULT_STOP_Z
 from statarb.selection.plot import png_bytes
 from statarb.spread.book import SpreadBook
@@ -47,11 +49,12 @@ def print_report(result: OfflineResult, console: Console | None = None) -> None:
         console.print(f"fixed pairs config: {selection.path}")
     if selection.warning:
         console.print(f"[bold red]WARNING: {selection.warning}[/]")
-    console.rule("[bold]Result")
+    console.rule("[bold]Result (the spreads' money: fills priced by role, after fees and funding)")
     if result.summary is None:
         console.print(result.message or "no result")
         return
     s = result.summary
+    console.print(f"[bold]{headline(s)}[/]")
     table = Table("metric", "value")
     rows = [
         ("range (UTC)", f"{result.start:%Y-%m-%d %H:%M} .. {result.end:%Y-%m-%d %H:%M}"),
@@ -60,30 +63,48 @@ def print_report(result: OfflineResult, console: Console | None = None) -> None:
         ("spreads / leg trades", f"{s.spreads} / {s.trades}"),
         (
             "net profit after fees and funding",
-            f"{s.net_profit_usdt:+.2f} USDT ({s.net_profit_pct:+.2f} %)",
+            f"{s.net_profit_usdt:+.2f} USDT ({s.net_profit_pct:+.2f} % of "
+            f"{s.starting_balance_usdt:.0f})",
         ),
-        ("max drawdown", f"{s.max_drawdown_pct:.2f} % ({s.max_drawdown_usdt:.2f} USDT)"),
+        (
+            "Sharpe",
+            f"{_number(s.sharpe)} (daily equity returns, all {s.days} days, x sqrt(365))",
+        ),
+        ("max drawdown", f"{s.max_drawdown_pct:.2f} % of equity ({s.max_drawdown_usdt:.2f} USDT)"),
         ("spread win rate", f"{s.win_rate_pct:.1f} %"),
-        ("Sharpe (daily)", f"{s.sharpe:.2f}"),
         ("freqtrade backtesting", f"{result.freqtrade_seconds:.0f} s"),
         ("trades file", str(result.trades_path)),
-        ("FreqTrade results", str(result.results_dir)),
+        ("FreqTrade's own results", f"{result.results_dir} (its own fee and Sharpe conventions)"),
     ]
     for name, value in rows:
         table.add_row(name, value)
     console.print(table)
     if result.costs is not None:
         rates = result.fee_rates
-        print_costs(result.costs, console, freqtrade_net_usdt=None if rates else s.net_profit_usdt)
+        # Taker runs: FreqTrade charged the same fees, so its leg profits must add up to ours.
+        check = None if rates else result.freqtrade_net_usdt
+        print_costs(result.costs, console, freqtrade_net_usdt=check)
         if rates is not None:
             fills = sum(r.fills for r in result.spreads)
             makers = sum(r.maker_fills for r in result.spreads)
             console.print(
                 f"maker-first: {makers} of {fills} fills rested (maker fee {rates.maker:.4%}), "
-                f"the rest crossed (taker fee {rates.taker:.4%}). FreqTrade's backtest charges "
-                f"one fee on every fill: its net {s.net_profit_usdt:+.2f} is the all-taker case."
+                f"the rest crossed (taker fee {rates.taker:.4%})."
             )
         console.print(f"spreads file: {result.spreads_path}")
+
+
+def headline(summary: BacktestSummary) -> str:
+    """The run in one line: the spreads' net, its Sharpe and max drawdown (README, Figures)."""
+    return (
+        f"net {summary.net_profit_usdt:+.2f} USDT ({summary.net_profit_pct:+.2f} %) after fees "
+        f"and funding, Sharpe {_number(summary.sharpe)}, max drawdown "
+        f"{summary.max_drawdown_pct:.2f} % — {summary.spreads} spreads over {summary.days} days"
+    )
+
+
+def _number(value: float) -> str:
+    return f"{value:.2f}" if math.isfinite(value) else "n/a"
 
 
 def plot_spreads(

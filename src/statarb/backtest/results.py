@@ -1,19 +1,24 @@
-"""FreqTrade's backtest result files, read back as trades, spreads and a summary.
+"""FreqTrade's backtest result files read back (its legs), `trades.json`, and the run's summary.
 
-FreqTrade reports single legs; a quant needs spreads. Two legs belong to one spread when they
-carry the same enter tag (the pair id) and opened on the same candle (both legs of a spread are
-signalled and filled on one candle in a backtest).
+FreqTrade reports single legs with its own profit, fee and Sharpe conventions; the summary is
+built from the spreads' money instead (`statarb.backtest.spreads`, `statarb.accounting`), so
+every figure a person reads has one definition.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from freqtrade.data.btanalysis import load_backtest_data, load_backtest_stats
+
+from statarb.accounting.performance import performance
+from statarb.accounting.pnl import SpreadRecord, realised_closes
 
 TRADE_FIELDS = (
     "pair",
@@ -36,16 +41,22 @@ TRADE_FIELDS = (
 
 @dataclass(frozen=True)
 class BacktestSummary:
+    """The run's figures, all from the spreads' money (`statarb.accounting`): net after fees and
+    funding with fills priced by their role, Sharpe and drawdown by the one definition of
+    `statarb.accounting.performance`. FreqTrade's own figures stay in its result files."""
+
     strategy: str
     trades: int
     spreads: int
+    win_rate_pct: float  # of spreads, by their net
+    starting_balance_usdt: float
+    ending_balance_usdt: float
     net_profit_usdt: float
     net_profit_pct: float
-    max_drawdown_pct: float
+    sharpe: float  # daily equity returns over every day of the range, x sqrt(365)
     max_drawdown_usdt: float
-    win_rate_pct: float  # of spreads (both legs' net profit summed)
-    sharpe: float
-    starting_balance_usdt: float
+    max_drawdown_pct: float  # of the peak equity
+    days: int
     first_trade: str | None
     last_trade: str | None
 
@@ -80,37 +91,40 @@ def trade_records(trades: pd.DataFrame) -> list[dict[str, Any]]:
     return records
 
 
-def spread_groups(trades: pd.DataFrame) -> pd.DataFrame:
-    """One row per spread: its legs, open/close dates and net profit (sum of both legs)."""
-    if trades.empty:
-        return pd.DataFrame(
-            columns=["enter_tag", "open_date", "legs", "close_date", "profit_abs", "exit_reason"]
-        )
-    grouped = trades.groupby(["enter_tag", "open_date"], dropna=False)
-    return grouped.agg(
-        legs=("pair", "count"),
-        close_date=("close_date", "max"),
-        profit_abs=("profit_abs", "sum"),
-        exit_reason=("exit_reason", "first"),
-    ).reset_index()
-
-
-def summarise(results_dir: Path, trades: pd.DataFrame) -> BacktestSummary:
+def freqtrade_run(results_dir: Path) -> tuple[str, float | None]:
+    """The strategy's name and the starting balance FreqTrade's run used."""
     stats = load_backtest_stats(results_dir)
     strategy_name, result = next(iter(stats["strategy"].items()))
-    spreads = spread_groups(trades)
-    wins = int((spreads["profit_abs"] > 0).sum()) if len(spreads) else 0
+    balance = result.get("starting_balance")
+    return str(strategy_name), float(balance) if balance else None
+
+
+def summarise(
+    strategy: str,
+    trades: pd.DataFrame,
+    spreads: Sequence[SpreadRecord],
+    *,
+    start: datetime,
+    end: datetime,
+    starting_balance_usdt: float,
+) -> BacktestSummary:
+    figures = performance(
+        realised_closes(spreads), start=start, end=end, starting_balance_usdt=starting_balance_usdt
+    )
+    wins = sum(1 for r in spreads if r.net_profit > 0)
     return BacktestSummary(
-        strategy=strategy_name,
-        trades=int(result.get("total_trades", len(trades))),
+        strategy=strategy,
+        trades=len(trades),
         spreads=len(spreads),
-        net_profit_usdt=float(result.get("profit_total_abs", 0.0)),
-        net_profit_pct=float(result.get("profit_total", 0.0)) * 100,
-        max_drawdown_pct=float(result.get("max_drawdown_account", 0.0)) * 100,
-        max_drawdown_usdt=float(result.get("max_drawdown_abs", 0.0)),
-        win_rate_pct=100.0 * wins / len(spreads) if len(spreads) else 0.0,
-        sharpe=float(result.get("sharpe", math.nan) or math.nan),
-        starting_balance_usdt=float(result.get("starting_balance", 0.0)),
+        win_rate_pct=100.0 * wins / len(spreads) if spreads else 0.0,
+        starting_balance_usdt=figures.starting_balance_usdt,
+        ending_balance_usdt=figures.ending_balance_usdt,
+        net_profit_usdt=figures.net_profit_usdt,
+        net_profit_pct=figures.net_profit_pct,
+        sharpe=figures.sharpe,
+        max_drawdown_usdt=figures.max_drawdown_usdt,
+        max_drawdown_pct=figures.max_drawdown_pct,
+        days=figures.days,
         first_trade=str(trades["open_date"].min()) if len(trades) else None,
         last_trade=str(trades["close_date"].max()) if len(trades) else None,
     )
