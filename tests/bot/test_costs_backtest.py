@@ -107,7 +107,7 @@ def test_every_spread_nets_gross_minus_fees_plus_funding(wide: OfflineResult) ->
 def test_the_spreads_add_up_to_freqtrades_leg_profits(wide: OfflineResult) -> None:
     spreads, trades = spreads_of(wide), trades_of(wide)
     total_net = sum(s["net_profit"] for s in spreads)
-    assert total_net == pytest.approx(sum(t["profit_abs"] for t in trades), abs=0.01)
+    assert total_net == pytest.approx(sum(t["freqtrade_profit_abs"] for t in trades), abs=0.01)
     # Spread by spread too: no leg is double-counted or lost in the join.
     for s in spreads:
         assert s["net_profit"] == pytest.approx(s["freqtrade_profit"], abs=1e-6), s["spread_id"]
@@ -121,9 +121,9 @@ def test_fees_are_four_fills_at_freqtrades_rate_on_notional_not_on_margin(
 ) -> None:
     trades = pd.DataFrame(trades_of(wide))
     notional = (trades["amount"] * (trades["open_rate"] + trades["close_rate"])).sum()
-    fee_rate = trades["fee_open"].iloc[0]
+    fee_rate = trades["freqtrade_fee_open"].iloc[0]
     assert sum(s["fees"] for s in spreads_of(wide)) == pytest.approx(fee_rate * notional, rel=1e-9)
-    margin_based = (trades["fee_open"] * trades["stake_amount"]).sum()  # FreqTrade's fee_open_cost
+    margin_based = (fee_rate * trades["stake_amount"]).sum()  # FreqTrade's fee_open_cost
     assert sum(s["fees"] for s in spreads_of(wide)) > 3 * margin_based
 
 
@@ -179,7 +179,7 @@ def test_maker_first_charges_the_maker_fee_on_fills_that_rested_and_taker_on_cro
     rested = sum(s["maker_fills"] for s in spreads)
     assert 0 < rested < fills, "some orders rest and fill, some cross after the timeout"
     # FreqTrade charged the taker fee on every fill; the accounting charges maker where rested.
-    freqtrade_net = sum(t["profit_abs"] for t in trades_of(maker))
+    freqtrade_net = sum(t["freqtrade_profit_abs"] for t in trades_of(maker))
     ours = sum(s["net_profit"] for s in spreads)
     assert ours > freqtrade_net
     summary = json.loads((maker.trades_path.parent / "summary.json").read_text())
@@ -189,6 +189,33 @@ def test_maker_first_charges_the_maker_fee_on_fills_that_rested_and_taker_on_cro
     assert summary["fees"] == {"basis": "maker/taker by fill", "maker": BINANCE_USDM_FEES.maker,
                                "taker": BINANCE_USDM_FEES.taker,
                                "freqtrade_charged": BINANCE_USDM_FEES.taker}  # fmt: skip
+
+
+def test_trades_json_adds_up_to_spreads_json_to_the_cent_with_fills_priced_by_role(
+    maker: OfflineResult,
+) -> None:
+    # FreqTrade's profit_abs charges the taker fee on rested fills; the legs' own figures must
+    # be the spreads' money, or the two files tell two different nets.
+    spreads, trades = spreads_of(maker), trades_of(maker)
+    assert sum(t["net_profit_usdt"] for t in trades) == pytest.approx(
+        sum(s["net_profit"] for s in spreads), abs=0.01
+    )
+    by_spread: dict[str, list[dict]] = {}
+    for t in trades:
+        by_spread.setdefault(t["spread_id"], []).append(t)
+    assert set(by_spread) == {s["spread_id"] for s in spreads}
+    for s in spreads:
+        legs = by_spread[s["spread_id"]]
+        for ours, theirs in (("net_profit_usdt", "net_profit"), ("fee_usdt", "fees"),
+                             ("funding_usdt", "funding"), ("gross_profit_usdt", "gross_profit"),
+                             ("maker_fills", "maker_fills")):  # fmt: skip
+            total = sum(t[ours] for t in legs)
+            assert total == pytest.approx(s[theirs], abs=1e-6), f"{s['spread_id']} {ours}"
+        for t in legs:
+            assert t["net_profit_usdt"] == pytest.approx(
+                t["gross_profit_usdt"] - t["fee_usdt"] + t["funding_usdt"], abs=1e-9
+            )
+    assert any(t["net_profit_usdt"] != pytest.approx(t["freqtrade_profit_abs"]) for t in trades)
 
 
 def test_a_maker_leg_filled_without_its_twin_is_completed_and_the_spread_leaves_whole(

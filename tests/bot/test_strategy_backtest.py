@@ -147,7 +147,8 @@ def test_a_pair_that_breaks_is_dropped_by_a_rescan_and_takes_no_spread_after(
 def test_trades_json_has_the_documented_fields(walk_forward: OfflineResult) -> None:
     records = json.loads(walk_forward.trades_path.read_text())
     needed = {"pair", "is_short", "open_date", "close_date", "amount", "open_rate",
-              "close_rate", "profit_abs", "enter_tag", "exit_reason"}  # fmt: skip
+              "close_rate", "enter_tag", "exit_reason", "spread_id", "leg", "gross_profit_usdt",
+              "fee_usdt", "funding_usdt", "net_profit_usdt", "freqtrade_profit_abs"}  # fmt: skip
     assert records and needed <= set(records[0])
     summary = json.loads((walk_forward.trades_path.parent / "summary.json").read_text())
     assert summary["selection"]["mode"] == "walk_forward"

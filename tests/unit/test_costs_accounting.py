@@ -22,6 +22,7 @@ from statarb.accounting.pnl import (
     SpreadIdentity,
     SpreadMarks,
     account_spread,
+    leg_figures,
     max_drawdown,
     summarise_costs,
 )
@@ -127,6 +128,23 @@ def test_unknown_decision_closes_give_unknown_slippage_not_zero() -> None:
     record = account_spread(IDENTITY, long_spread(), SpreadMarks())
     assert math.isnan(record.slippage)
     assert record.to_json()["slippage"] is None
+
+
+def test_each_legs_figures_add_up_to_its_spreads_record_with_maker_priced_fills() -> None:
+    legs = long_spread(funding_a=-0.4, funding_b=0.15)
+    # Leg A's entry rested (maker fee), the rest crossed: FreqTrade's one rate no longer holds.
+    a = legs[Leg.A]
+    rested = dataclasses.replace(a.fills[0], fee_rate=0.0002, maker=True)
+    legs[Leg.A] = dataclasses.replace(a, fills=(rested, *a.fills[1:]))
+    record = account_spread(IDENTITY, legs, SpreadMarks())
+    figures = [leg_figures(record.spread_id, leg, ledger) for leg, ledger in legs.items()]
+    assert [f.leg for f in figures] == ["A", "B"]
+    assert sum(f.net_profit_usdt for f in figures) == pytest.approx(record.net_profit, abs=1e-12)
+    assert sum(f.fee_usdt for f in figures) == pytest.approx(record.fees, abs=1e-12)
+    assert sum(f.funding_usdt for f in figures) == pytest.approx(record.funding)
+    assert sum(f.maker_fills for f in figures) == record.maker_fills == 1
+    assert figures[0].fee_usdt == pytest.approx(0.0002 * 5 * 100 + 0.0005 * 5 * 101)
+    assert figures[0].to_json()["spread_id"] == record.spread_id
 
 
 def test_an_open_leg_is_refused_not_accounted_as_closed() -> None:

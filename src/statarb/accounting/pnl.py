@@ -93,6 +93,10 @@ class LegLedger:
         return sum(f.fee_usdt for f in self.fills)
 
     @property
+    def net_usdt(self) -> float:
+        return self.gross_usdt - self.fees_usdt + self.funding_usdt
+
+    @property
     def entry_notional_usdt(self) -> float:
         return sum(f.notional_usdt for f in self.fills if f.is_entry)
 
@@ -169,6 +173,39 @@ class SpreadRecord:
 
     def to_json(self) -> dict[str, Any]:
         return {name: _jsonable(value) for name, value in self.__dict__.items()}
+
+
+@dataclass(frozen=True)
+class LegFigures:
+    """One leg's share of its spread's money, by the same arithmetic as the spread's record:
+    a spread's legs add up to its gross, fees, funding and net."""
+
+    trade_id: int
+    spread_id: str
+    leg: str  # "A" / "B"
+    gross_profit_usdt: float
+    fee_usdt: float
+    funding_usdt: float  # FreqTrade's funding_fees: positive = received
+    net_profit_usdt: float
+    fills: int
+    maker_fills: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {name: _jsonable(value) for name, value in self.__dict__.items()}
+
+
+def leg_figures(spread_id: str, leg: Leg, ledger: LegLedger) -> LegFigures:
+    return LegFigures(
+        trade_id=ledger.trade_id,
+        spread_id=spread_id,
+        leg=str(leg),
+        gross_profit_usdt=ledger.gross_usdt,
+        fee_usdt=ledger.fees_usdt,
+        funding_usdt=ledger.funding_usdt,
+        net_profit_usdt=ledger.net_usdt,
+        fills=len(ledger.fills),
+        maker_fills=sum(1 for f in ledger.fills if f.maker),
+    )
 
 
 def _jsonable(value: Any) -> Any:

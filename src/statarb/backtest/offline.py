@@ -33,7 +33,7 @@ from statarb.backtest.results import (
     summarise,
     trade_records,
 )
-from statarb.backtest.spreads import backtest_spreads
+from statarb.backtest.spreads import backtest_accounts
 from statarb.costs.orders import BINANCE_USDM_FEES, FeeRates, is_maker_first
 from statarb.exchange.client_config import freqtrade_exchange_config
 from statarb.exchange.launcher import start_local_exchange
@@ -374,15 +374,16 @@ def run_offline_backtest(request: OfflineRequest) -> OfflineResult:
     finally:
         exchange.stop()
     trades = load_trades(results_dir)
-    atomic_write_json(trades_path, trade_records(trades))
     maker_taker = None
     if rates is not None:
         opens = load_closes(exchange_dir, universe, request.timeframe, field="open")
         maker_taker = (rates, opens)
-    spreads = backtest_spreads(
+    accounts = backtest_accounts(
         trades, selection.book, closes, TIMEFRAME_MINUTES[request.timeframe],
         maker_taker=maker_taker,
     )  # fmt: skip
+    spreads = accounts.spreads
+    atomic_write_json(trades_path, trade_records(trades, accounts.legs))
     strategy_name, balance = freqtrade_run(results_dir)
     balance = balance or request.wallet_usdt
     summary = summarise(
@@ -416,7 +417,7 @@ def run_offline_backtest(request: OfflineRequest) -> OfflineResult:
     freqtrade_net = float(trades["profit_abs"].sum()) if len(trades) else 0.0
     return OfflineResult(
         summary, selection, start, end, results_dir, trades_path, freqtrade_seconds, closes,
-        spreads=tuple(spreads), costs=costs, spreads_path=spreads_path, order_mode=order_mode,
+        spreads=spreads, costs=costs, spreads_path=spreads_path, order_mode=order_mode,
         fee_rates=rates, freqtrade_net_usdt=freqtrade_net,
     )  # fmt: skip
 

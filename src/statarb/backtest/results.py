@@ -8,7 +8,7 @@ every figure a person reads has one definition.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -18,8 +18,9 @@ import pandas as pd
 from freqtrade.data.btanalysis import load_backtest_data, load_backtest_stats
 
 from statarb.accounting.performance import performance
-from statarb.accounting.pnl import SpreadRecord, realised_closes
+from statarb.accounting.pnl import AccountingError, LegFigures, SpreadRecord, realised_closes
 
+# FreqTrade's leg fields that trades.json carries as they are (the leg, its sizes and prices).
 TRADE_FIELDS = (
     "pair",
     "is_short",
@@ -28,15 +29,14 @@ TRADE_FIELDS = (
     "amount",
     "open_rate",
     "close_rate",
-    "profit_abs",
     "enter_tag",
     "exit_reason",
     "stake_amount",
     "leverage",
-    "fee_open",
-    "fee_close",
-    "funding_fees",
 )
+# FreqTrade's own money figures, kept for reference under a "freqtrade_" label: its backtest
+# charges one fee rate on every fill, so in maker-first runs they are not the legs' money.
+FREQTRADE_FIGURES = ("profit_abs", "fee_open", "fee_close")
 
 
 @dataclass(frozen=True)
@@ -75,20 +75,35 @@ def load_trades(results_dir: Path) -> pd.DataFrame:
     return trades
 
 
-def trade_records(trades: pd.DataFrame) -> list[dict[str, Any]]:
-    """`trades.json`: FreqTrade's legs with the fields a reader needs, dates in ISO UTC."""
+def trade_records(trades: pd.DataFrame, legs: Mapping[int, LegFigures]) -> list[dict[str, Any]]:
+    """`trades.json`: FreqTrade's legs, each with its share of its spread's money.
+
+    `gross_profit_usdt`, `fee_usdt`, `funding_usdt` and `net_profit_usdt` come from the same
+    accounting as spreads.json (fills priced by role), so a spread's legs add up to it; FreqTrade's
+    own `profit_abs` and fee rates follow as `freqtrade_*`. `legs`: by the leg's number in
+    FreqTrade's result order, from 1 (`statarb.backtest.spreads.BacktestAccounts`).
+    """
     records = []
-    for row in trades.itertuples(index=False):
-        record: dict[str, Any] = {}
-        for field in TRADE_FIELDS:
-            value = getattr(row, field, None)
-            if isinstance(value, pd.Timestamp):
-                value = value.isoformat()
-            elif hasattr(value, "item"):
-                value = value.item()
-            record[field] = value
+    for number, row in enumerate(trades.to_dict("records"), start=1):
+        figures = legs.get(int(row.get("trade_id", number)))
+        if figures is None:
+            raise AccountingError(f"{row.get('pair')} leg {number}: not in any spread's accounts")
+        record = {field: _plain(row.get(field)) for field in TRADE_FIELDS}
+        record.update(figures.to_json())
+        for field in FREQTRADE_FIGURES:
+            record[f"freqtrade_{field}"] = _plain(row.get(field))
         records.append(record)
     return records
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def freqtrade_run(results_dir: Path) -> tuple[str, float | None]:

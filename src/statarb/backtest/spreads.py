@@ -8,7 +8,9 @@ closes and z come from the same candles the backtest traded.
 Fees: FreqTrade's backtest charges one rate on every fill. With maker-first orders that is
 wrong both ways, so given the exchange's `FeeRates` each fill is re-priced by its role: a fill
 AT its candle's open crossed the book (FreqTrade fills a crossing order at the open: a taker),
-any other price is a resting limit the candle traded through (a maker).
+any other price is a resting limit the candle traded through (a maker). Each leg's share of
+its spread's money (`LegFigures`) comes from the same re-priced fills, so `trades.json` and
+`spreads.json` add up to the same net.
 """
 
 from __future__ import annotations
@@ -23,10 +25,12 @@ import pandas as pd
 from statarb.accounting.ledger import first_exit_fill, leg_from_trade_row, marks_from_closes
 from statarb.accounting.pnl import (
     AccountingError,
+    LegFigures,
     LegLedger,
     SpreadIdentity,
     SpreadRecord,
     account_spread,
+    leg_figures,
 )
 from statarb.costs.orders import FeeRates
 from statarb.spread.book import SpreadBook
@@ -79,23 +83,32 @@ def group_backtest_legs(
     return sorted(groups.values(), key=lambda g: (g.identity.opened_at, g.identity.pair_id))
 
 
-def backtest_spreads(
+@dataclass(frozen=True)
+class BacktestAccounts:
+    """A backtest's money: each spread's record and each leg's share of it (the same fills,
+    fees and funding, so the legs add up to the spreads)."""
+
+    spreads: tuple[SpreadRecord, ...]
+    legs: dict[int, LegFigures]  # by the leg's number in FreqTrade's result order, from 1
+
+
+def backtest_accounts(
     trades: pd.DataFrame,
     book: SpreadBook,
     closes: pd.DataFrame,
     timeframe_minutes: int,
     *,
     maker_taker: tuple[FeeRates, pd.DataFrame] | None = None,
-) -> list[SpreadRecord]:
+) -> BacktestAccounts:
     """Every spread of a backtest, accounted. `closes`: one column per symbol, by candle open.
 
     `maker_taker`: the exchange's rates and the candles' opens (same layout as `closes`) to
     re-price each fill by its role; None keeps FreqTrade's rates (all fills cross: taker).
     """
     if trades.empty:
-        return []
+        return BacktestAccounts((), {})
     stamps = epoch_ns(closes.index)
-    records = []
+    records, figures = [], {}
     for group in group_backtest_legs(trades, book, timeframe_minutes):
         legs = group.legs
         if maker_taker is not None:
@@ -114,7 +127,9 @@ def backtest_spreads(
             exit_index=_index_of(stamps, exit_signal),
         )
         records.append(account_spread(identity, legs, marks))
-    return records
+        for role, ledger in legs.items():
+            figures[ledger.trade_id] = leg_figures(identity.spread_id, role, ledger)
+    return BacktestAccounts(tuple(records), figures)
 
 
 def _by_role(leg: LegLedger, rates: FeeRates, opens: pd.DataFrame) -> LegLedger:
