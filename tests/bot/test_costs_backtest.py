@@ -218,19 +218,29 @@ def test_trades_json_adds_up_to_spreads_json_to_the_cent_with_fills_priced_by_ro
     assert any(t["net_profit_usdt"] != pytest.approx(t["freqtrade_profit_abs"]) for t in trades)
 
 
-def test_a_maker_leg_filled_without_its_twin_is_completed_and_the_spread_leaves_whole(
+def fill_moments(orders: list[dict]) -> tuple[list[int], list[int]]:
+    """(entry fill times, exit fill times) of one leg's FreqTrade orders, epoch ms."""
+    entries = sorted({o["order_filled_timestamp"] for o in orders if o["ft_is_entry"]})
+    exits = sorted({o["order_filled_timestamp"] for o in orders if not o["ft_is_entry"]})
+    return entries, exits
+
+
+def test_both_legs_of_every_maker_first_spread_fill_on_the_same_candle_in_and_out(
     maker: OfflineResult,
 ) -> None:
+    # The money-losing case: a maker leg the candle did not reach used to rest a whole candle
+    # while its twin had filled, a naked leg the live bot never allows beyond seconds.
     trades = load_trades(maker.results_dir)  # FreqTrade's own rows, with their orders
-    lagging = 0
-    for (_tag, _opened), legs in trades.groupby(["enter_tag", "open_date"]):
-        assert len(legs) == 2, "a leg without its twin"
+    for (tag, opened), legs in trades.groupby(["enter_tag", "open_date"]):
+        assert len(legs) == 2, f"{tag} {opened}: a leg without its twin"
         assert legs["is_short"].nunique() == 2
-        first_fills = [
-            min(o["order_filled_timestamp"] for o in orders if o["ft_is_entry"])
-            for orders in legs["orders"]
-        ]
-        lagging += first_fills[0] != first_fills[1]
+        first, second = (fill_moments(orders) for orders in legs["orders"])
+        assert first[0] == second[0], f"{tag} {opened}: legs opened on different candles"
+        assert first[1] == second[1], f"{tag} {opened}: legs closed on different candles"
         assert legs["exit_reason"].nunique() == 1, legs[["pair", "exit_reason"]]
-    assert lagging > 0, "the case exists: one leg rested and filled, its twin crossed later"
     assert "twin_missing" not in set(trades["exit_reason"])
+    # The case exists: one leg rested (maker) while its twin, not reached, crossed (taker).
+    assert any(s["maker_fills"] % 2 for s in spreads_of(maker))
+    # ... and no order was left to cross a candle late.
+    log = (maker.trades_path.parent / "logs" / "backtesting.log").read_text()
+    assert "maker order not filled: crossing the book" not in log

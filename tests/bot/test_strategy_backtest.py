@@ -23,6 +23,7 @@ import pytest
 from statarb.atomic import atomic_write_json
 from statarb.backtest.config import backtest_config, load_base_config
 from statarb.backtest.offline import OfflineRequest, OfflineResult, run_offline_backtest
+from statarb.backtest.results import load_trades
 from statarb.exchange.client_config import freqtrade_exchange_config
 from statarb.exchange.launcher import RunningExchange, start_local_exchange
 from statarb.market import MarketSpec, PlantedPair, generate_market
@@ -111,11 +112,18 @@ def test_every_spread_is_two_opposite_legs_in_the_hedge_ratio_opened_and_closed_
             f"{tag} {open_date}: {leg_b['amount']} / {leg_a['amount']} is off hedge ratio "
             f"{entry.hedge_ratio}"
         )
-        # Maker-first exits (config.json's default) rest at the touch; a leg the candle did not
-        # trade through crosses the book at the next candle: the legs close at most one apart.
-        apart = abs(pd.Timestamp(leg_a["close_date"]) - pd.Timestamp(leg_b["close_date"]))
-        assert apart <= timedelta(minutes=1), f"{tag} {open_date}: closed {apart} apart"
+        # Maker-first orders (config.json's default) rest at the touch; a leg the candle does
+        # not reach crosses on the same candle when its twin fills: never a candle alone.
+        assert leg_a["close_date"] == leg_b["close_date"], f"{tag} {open_date}: closed apart"
         assert leg_a["exit_reason"] == leg_b["exit_reason"]
+    for (tag, open_date), legs in load_trades(walk_forward.results_dir).groupby(
+        ["enter_tag", "open_date"]
+    ):
+        entry_fills = [
+            sorted({o["order_filled_timestamp"] for o in orders if o["ft_is_entry"]})
+            for orders in legs["orders"]
+        ]
+        assert entry_fills[0] == entry_fills[1], f"{tag} {open_date}: legs filled apart"
 
 
 def test_a_pair_that_breaks_is_dropped_by_a_rescan_and_takes_no_spread_after(

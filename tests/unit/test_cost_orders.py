@@ -17,11 +17,14 @@ import pytest
 
 from statarb.costs.orders import (
     BINANCE_USDM_FEES,
+    BacktestFill,
     FeeRates,
+    backtest_leg_fill,
     crossing_price,
     exit_waits,
     expected_fee_rate,
     is_maker_first,
+    limit_reached,
     maker_waited_out,
     order_mode_config,
     order_settings_problems,
@@ -94,6 +97,39 @@ def test_a_backtest_resting_order_sits_one_tick_through_the_signal_close() -> No
     assert resting_price_backtest(100.0, buy=False, tick=0.01) == pytest.approx(100.01)
     with pytest.raises(ValueError, match="not a price"):
         resting_price_backtest(float("nan"), buy=True, tick=0.01)
+
+
+def test_a_resting_price_is_the_grid_value_so_a_candle_touching_it_is_seen_to_fill() -> None:
+    # 0.5834 - 0.0001 in floats is 0.58329999...: a candle whose low is 0.5833 would look as
+    # if it missed the order FreqTrade fills (its price rounded to the grid).
+    price = resting_price_backtest(0.5834, buy=True, tick=0.0001)
+    assert price == 0.5833
+    assert limit_reached(price, buy=True, low=0.5833, high=0.59)
+    assert resting_price_backtest(0.011, buy=False, tick=0.0000001) == 0.0110001
+
+
+def test_the_fill_rule_is_freqtrades_a_limit_fills_when_the_candle_reaches_it() -> None:
+    assert limit_reached(99.99, buy=True, low=99.9, high=100.2)
+    assert not limit_reached(99.99, buy=True, low=100.0, high=100.2)  # stayed above the bid
+    assert limit_reached(101.0, buy=True, low=100.0, high=100.2)  # lowered to the high: fills
+    assert limit_reached(100.01, buy=False, low=99.0, high=100.01)
+    assert not limit_reached(100.01, buy=False, low=99.0, high=100.0)  # stayed below the ask
+
+
+def test_a_backtest_never_leaves_a_leg_resting_while_its_twin_filled() -> None:
+    # The money-losing case: at 1h candles one leg rested unfilled for an hour while its twin
+    # filled, a naked directional hour the live bot (seconds of hedging) never allows.
+    for entering in (True, False):
+        assert backtest_leg_fill(True, True, entering=entering) is BacktestFill.REST
+        assert backtest_leg_fill(True, False, entering=entering) is BacktestFill.REST
+        assert backtest_leg_fill(False, True, entering=entering) is BacktestFill.CROSS
+
+
+def test_a_backtest_entry_neither_leg_fills_opens_no_spread_and_such_an_exit_crosses_both() -> None:
+    # Live: both maker entries are cancelled after the timeout (no spread); both exits go on
+    # as FreqTrade's emergency exits at market.
+    assert backtest_leg_fill(False, False, entering=True) is BacktestFill.NO_SPREAD
+    assert backtest_leg_fill(False, False, entering=False) is BacktestFill.CROSS
 
 
 def test_crossing_takes_the_opposite_touch_or_nothing() -> None:

@@ -75,9 +75,12 @@ logger = logging.getLogger(__name__)
 OHLCV = ("date", "open", "high", "low", "close", "volume")
 LABEL = "&-spread_reversion"
 FORCED_TAGS = (None, "", "force_entry")  # what FreqTrade's forceenter tags a trade with
-# Analysed columns a spread decision reads for BOTH legs at the same candle.
+# Analysed columns a spread decision reads for BOTH legs at the same candle; a maker-first
+# backtest also reads the fill candle's range (FreqTrade's fill rule) to fill both legs on it.
 CACHED_COLUMNS = (
     "close",
+    "high",
+    "low",
     "spread_z",
     "coint_ok",
     LABEL,
@@ -542,11 +545,13 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
             )
         )
 
-    def _revoke(self, decision: EntryDecision, reason: str) -> None:
+    def _revoke(
+        self, decision: EntryDecision, reason: str, category: Category = Category.SAFETY
+    ) -> None:
         """Withdraw an approval so the twin is not sent alone after this leg was refused."""
         key = SpreadKey(decision.pair_id, decision.signal_candle)
         self._decisions[key] = dataclasses.replace(decision, approved=False, reason=reason)
-        log(logger, Category.SAFETY, decision.pair_id, "entry withdrawn", reason=reason)
+        log(logger, category, decision.pair_id, "entry withdrawn", reason=reason)
 
     def _live_entry_z(self, entry: Any) -> float:
         """z of the pair's spread at current prices against its window of closed candles."""
@@ -653,6 +658,14 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
         if problem is not None:
             if plan.decision is not None:
                 self._revoke(plan.decision, problem)
+            return False
+        if plan.decision is not None and self.backtest_entry_never_fills(pair, current_time, side):
+            self._revoke(
+                plan.decision,
+                "neither leg's maker entry fills on the fill candle: no spread (live cancels "
+                "both after maker_timeout_s)",
+                category=Category.EXECUTION,
+            )
             return False
         self._entry_tags[pair] = plan.tag
         self._forced = {k: v for k, v in self._forced.items() if v is not plan.decision}

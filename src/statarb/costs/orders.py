@@ -17,8 +17,14 @@ spread accounting (statarb.backtest.spreads).
 Backtests see candles, not a book. A resting limit is modelled one tick THROUGH the signal
 close (a buy one tick below it): FreqTrade fills a backtest limit when the candle's range
 reaches its price, so the price must trade past the last close for the order to fill, as a
-resting order at the touch needs a seller to come down to it. Each leg is its own candle: one
-leg can fill while its twin does not, exactly the partial fill the live hedging plan handles.
+resting order at the touch needs a seller to come down to it. Live, a leg never waits alone
+longer than `maker_timeout_s` plus its hedging budget (seconds); a backtest moves one candle at
+a time, so a leg left resting would sit naked for a whole candle. A backtest therefore decides
+both legs' fate on the fill candle with FreqTrade's own fill rule (`backtest_leg_fill`): a leg
+the candle reaches rests (maker); a leg whose twin rests but which the candle does not reach
+crosses at the candle's open (taker: the live bot crosses it within seconds); when neither is
+reached, an entry opens no spread (live cancels both after the timeout) and an exit crosses
+both (live: FreqTrade's emergency exits). Both legs open on one candle and close on one candle.
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
 
 # Exits that wait at the touch; every other exit (stops, lone legs, hedging) crosses at once.
 PATIENT_EXIT_REASONS = frozenset({"z_reverted"})
@@ -88,11 +96,48 @@ def expected_fee_rate(
 
 
 def resting_price_backtest(signal_close: float, *, buy: bool, tick: float) -> float:
-    """A limit at the touch in a backtest: one tick through the signal candle's close."""
+    """A limit at the touch in a backtest: one tick through the signal candle's close.
+
+    Decimal arithmetic, so the price is the grid value itself (0.5834 - 0.0001 is 0.5833, not
+    0.58329999...), and comparing it with a candle's low or high is exact.
+    """
     if not (math.isfinite(signal_close) and signal_close > 0):
         raise ValueError(f"signal close {signal_close!r} is not a price")
-    step = tick if math.isfinite(tick) and tick > 0 else 0.0
-    return signal_close - step if buy else signal_close + step
+    if not (math.isfinite(tick) and tick > 0):
+        return signal_close
+    close, step = Decimal(repr(signal_close)), Decimal(repr(tick))
+    return float(close - step if buy else close + step)
+
+
+def limit_reached(price: float, *, buy: bool, low: float, high: float) -> bool:
+    """FreqTrade's backtest fill rule for a limit placed at a candle's open: filled when the
+    candle's range reaches it. A buy above the high is lowered to the high (it fills), so a buy
+    fills unless the candle stayed above it; a sell fills unless the candle stayed below it."""
+    return price >= low if buy else price <= high
+
+
+class BacktestFill(StrEnum):
+    REST = "rest"  # the limit waits at the touch; the candle trades through it (maker)
+    CROSS = "cross"  # crosses the book at the candle's open (taker)
+    NO_SPREAD = "no_spread"  # an entry neither leg's limit would fill: no spread, as live
+
+
+def backtest_leg_fill(reached: bool, twin_reached: bool, *, entering: bool) -> BacktestFill:
+    """One leg's fate on a maker-first backtest's fill candle, decided with its twin's.
+
+    The live bot never leaves a leg alone longer than its maker timeout and hedging budget
+    (seconds), so a backtest (one moment per candle) must fill both legs on the same candle:
+    - both limits reached: both rest;
+    - only the twin's: this leg crosses at once, as the live hedging plan (entry) or
+      FreqTrade's emergency exit (exit) sends it after the timeout;
+    - neither: an entry opens no spread (live cancels both unfilled orders), an exit crosses
+      both legs (emergency exits).
+    """
+    if reached:
+        return BacktestFill.REST
+    if twin_reached:
+        return BacktestFill.CROSS
+    return BacktestFill.NO_SPREAD if entering else BacktestFill.CROSS
 
 
 def maker_waited_out(placed_at: datetime, now: datetime, timeout_s: float) -> bool:

@@ -6,14 +6,17 @@
 - maker-first orders (`order_types` entry "limit"): `custom_entry_price` / `custom_exit_price`
   rest at the touch; live, `check_entry_timeout` / `check_exit_timeout` cancel an order still
   unfilled after `maker_timeout_s` (the lone leg's twin then goes at market, an exit as
-  FreqTrade's emergency exit); a backtest re-prices across the book at the next candle
-  (`adjust_entry_price` / `adjust_exit_price`). Orders that must fill now (stops, lone legs,
-  hedging, a maker order that waited out) cross as marketable limits. Prices come from
-  `statarb.costs.orders`.
+  FreqTrade's emergency exit). A backtest decides both legs on the fill candle
+  (`statarb.costs.orders.backtest_leg_fill`): a leg the candle does not reach crosses at its
+  open when its twin rests, and an entry neither leg's limit would fill opens no spread
+  (`backtest_entry_never_fills`), so both legs always open and close on one candle; an order
+  left unfilled anyway re-prices across the book at the next candle (`adjust_entry_price` /
+  `adjust_exit_price`). Orders that must fill now (stops, lone legs, hedging, a maker order
+  that waited out) cross as marketable limits. Prices come from `statarb.costs.orders`.
 
 The host class provides: settings, config, dp, book, tags, live, order_types, timeframe,
-_tf_minutes, _top_up_prices, _candles_of, _close_at and the hyperoptable `cost_margin`
-parameter.
+_tf_minutes, _cache (analysed candles with close, high and low), _top_up_prices, _candles_of,
+_close_at and the hyperoptable `cost_margin` parameter.
 """
 
 from __future__ import annotations
@@ -29,10 +32,13 @@ from freqtrade.persistence import Order, Trade
 
 from statarb.costs.entry_cost import CostParams, CostView, spread_sd_usdt
 from statarb.costs.orders import (
+    BacktestFill,
+    backtest_leg_fill,
     crossing_price,
     exit_waits,
     expected_fee_rate,
     is_maker_first,
+    limit_reached,
     maker_waited_out,
     resting_price_backtest,
     through_touch,
@@ -40,7 +46,7 @@ from statarb.costs.orders import (
 from statarb.ft.trades import market_of
 from statarb.safety.log import Category, log
 from statarb.spread.book import ActivePair
-from statarb.spread.client_ids import Purpose
+from statarb.spread.client_ids import Leg, Purpose
 from statarb.spread.history import common_closes
 from statarb.spread.legs import signal_candle_of
 from statarb.spread.sizing import stake_for_qty
@@ -183,8 +189,10 @@ class CostMixin:
             return priced if priced is not None else proposed_rate
         if live:
             return proposed_rate  # FreqTrade priced it at the touch (entry_pricing side "same")
-        price = self._resting_price(pair, current_time, buy=side == "long")
-        return proposed_rate if price is None else price
+        fill, price = self._backtest_entry_fill(pair, current_time, buy=side == "long")
+        if fill is BacktestFill.CROSS or price is None:
+            return proposed_rate  # the fill candle's open: crosses at once, with its twin
+        return price  # NO_SPREAD is refused by confirm_trade_entry
 
     def custom_exit_price(
         self,
@@ -203,12 +211,72 @@ class CostMixin:
         if exit_waits(exit_tag):
             if live:
                 return proposed_rate  # the touch (exit_pricing side "same")
-            price = self._resting_price(pair, current_time, buy=buy)
-            return proposed_rate if price is None else price
+            tag = self.tags.tag_of(trade)
+            twin = None if tag is None else (tag.leg_b if tag.leg is Leg.A else tag.leg_a)
+            fill, price = self._backtest_fill(pair, twin, current_time, buy=buy, entering=False)
+            if fill is not BacktestFill.REST or price is None:
+                return proposed_rate  # the fill candle's open: crosses at once, with its twin
+            return price
         # Stops, lone legs, hedging and forced exits do not wait in the queue.
         if not live:
             return proposed_rate  # the candle's open: fills at once
         return self._urgent_price(pair, proposed_rate, buy=buy)
+
+    # ------------------------------------------------ backtests: both legs on one candle
+    def _backtest_entry_fill(
+        self, pair: str, current_time: datetime, *, buy: bool
+    ) -> tuple[BacktestFill, float | None]:
+        """Backtest: a new leg's fate on its fill candle, decided with its twin's."""
+        active = self.book.active(pair, signal_candle_of(current_time, self._tf_minutes))
+        twin = None if active is None else active.partner
+        return self._backtest_fill(pair, twin, current_time, buy=buy, entering=True)
+
+    def _backtest_fill(
+        self, pair: str, twin: str | None, current_time: datetime, *, buy: bool, entering: bool
+    ) -> tuple[BacktestFill, float | None]:
+        """This leg's fate on the fill candle (statarb.costs.orders.backtest_leg_fill) and its
+        resting price.
+
+        The fill candle is the one FreqTrade fills this order on; its range is what FreqTrade's
+        own fill rule reads, read here one step earlier so the twin can be judged with it: a
+        leg whose twin rests but which the candle does not reach crosses on the same candle,
+        never one candle later (a naked hour at 1h candles, which the live bot never allows).
+        """
+        candle = signal_candle_of(current_time, self._tf_minutes) + timedelta(
+            minutes=self._tf_minutes
+        )
+        price = self._resting_price(pair, current_time, buy=buy)
+        reached = self._limit_reached(pair, candle, price, buy=buy)
+        twin_reached = True
+        if twin is not None:
+            twin_price = self._resting_price(twin, current_time, buy=not buy)
+            twin_reached = self._limit_reached(twin, candle, twin_price, buy=not buy)
+        return backtest_leg_fill(reached, twin_reached, entering=entering), price
+
+    def _limit_reached(
+        self, symbol: str, candle: datetime, price: float | None, *, buy: bool
+    ) -> bool:
+        """Does `candle` trade through this resting limit? Unknown (no analysed candle or no
+        price): assumed so, and FreqTrade's fill rule alone decides."""
+        cache = self._cache.get(symbol)
+        row = cache.row_at(candle) if cache is not None else None
+        if price is None or row is None:
+            return True
+        low, high = float(row.get("low", math.nan)), float(row.get("high", math.nan))
+        if not (math.isfinite(low) and math.isfinite(high)):
+            return True
+        return limit_reached(price, buy=buy, low=low, high=high)
+
+    def backtest_entry_never_fills(self, pair: str, current_time: datetime, side: str) -> bool:
+        """Backtest, maker-first: neither leg's resting entry would fill on the fill candle.
+
+        Live, both orders are cancelled unfilled after `maker_timeout_s` and the spread does
+        not open (that candle's signal is spent); the backtest refuses it the same way.
+        """
+        if not self._maker_first or self.dp.runmode in LIVE_MODES:
+            return False
+        fill, _ = self._backtest_entry_fill(pair, current_time, buy=side == "long")
+        return fill is BacktestFill.NO_SPREAD
 
     def top_up_price(self, pair: str, current_entry_rate: float, *, buy: bool) -> float:
         """Live: the price of a hedging top-up, decided once for its stake and its order."""
