@@ -67,9 +67,8 @@ class Row:
 
 
 GRID = (
-    Row("baseline"),
+    Row("baseline"),  # the shipped defaults (config.json), at 1h
     Row("raw prices", price_space="raw"),
-    Row("log prices", price_space="log"),
     Row("lookback 336", lookback_candles=336),
     Row("lookback 504", lookback_candles=504),
     Row("keep 3 scans", keep_pairs_scans=3),
@@ -87,7 +86,7 @@ GRID = (
     Row("5m lookback 4032", timeframe="5m", lookback_candles=4032),
     Row("5m lookback 2016", timeframe="5m", lookback_candles=2016),
     Row("5m model gate", timeframe="5m", model_gate=True),
-    Row("5m log prices", timeframe="5m", price_space="log"),
+    Row("5m raw prices", timeframe="5m", price_space="raw"),
     Row("5m entry z 2.5", timeframe="5m", entry_z=2.5),
     Row("5m keep 3 scans", timeframe="5m", keep_pairs_scans=3),
     Row("5m fdr 0.20", timeframe="5m", fdr_alpha=0.20),

@@ -36,7 +36,7 @@ DEFAULT_MEAN_REVERSION_WINDOW = 50
 # Scan defaults, in candles so one config works at 1m, 5m and 1h (chosen on the development
 # data's fit months; README "Choosing the defaults").
 DEFAULT_SCAN_LOOKBACK_CANDLES = 720
-DEFAULT_PRICE_SPACE: PriceSpace = "raw"
+DEFAULT_PRICE_SPACE: PriceSpace = "log"
 DEFAULT_KEEP_PAIRS_SCANS = 1
 DEFAULT_FDR_ALPHA = 0.05
 

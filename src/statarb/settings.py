@@ -64,7 +64,7 @@ class StrategySettings(BaseModel):
     # After a z-stop the pair is locked for this many candles: a broken spread is not re-entered.
     stop_cooldown_candles: Annotated[int, Field(ge=0)] = 60
     # FreqAI gate: the model must predict at least this reversion (z units) with this confidence.
-    model_gate: bool = True
+    model_gate: bool = False  # off: it did not beat the rules on the fit months (README)
     min_model_reversion: float = 0.0
     min_model_confidence: float = 0.0
     # Cost-aware entry (statarb.costs.entry_cost): a spread opens only when its expected

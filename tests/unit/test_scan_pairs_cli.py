@@ -68,6 +68,8 @@ def test_a_scan_writes_the_planted_pair_and_a_plot(
             str(output),
             "--plot",
             str(plot),
+            "--price-space",
+            "raw",  # the fixture plants a relation between prices
         ]
     )
     assert rc == 0
@@ -87,6 +89,7 @@ def test_as_of_pairs_and_options_are_honoured(cli, datadir: Path, tmp_path: Path
         "--datadir", str(datadir / "binance"), "--timeframe", "1h", "--output", str(output),
         "--pairs", "BTC", "ETH", "SOL", "--as-of", "2026-01-20T00:00Z",
         "--lookback-days", "10", "--max-pairs", "1", "--fdr-alpha", "0.01",
+        "--price-space", "raw",
     ]  # fmt: skip
     assert cli.main(args) == 0
     config = json.loads(output.read_text())
