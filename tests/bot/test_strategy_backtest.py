@@ -107,10 +107,12 @@ def test_every_spread_is_two_opposite_legs_in_the_hedge_ratio_opened_and_closed_
         leg_a = legs[legs["pair"] == entry.leg_a].iloc[0]
         leg_b = legs[legs["pair"] == entry.leg_b].iloc[0]
         assert leg_a["is_short"] != leg_b["is_short"], f"{tag} {open_date}: same direction"
+        # The quantity ratio the pair holds: β itself in raw space, β × price_A / price_B at
+        # the scan in log space (docs/price_space.md).
         ratio = leg_b["amount"] / leg_a["amount"]
-        assert ratio == pytest.approx(entry.hedge_ratio, rel=0.011), (
-            f"{tag} {open_date}: {leg_b['amount']} / {leg_a['amount']} is off hedge ratio "
-            f"{entry.hedge_ratio}"
+        assert ratio == pytest.approx(entry.quantity_ratio, rel=0.011), (
+            f"{tag} {open_date}: {leg_b['amount']} / {leg_a['amount']} is off the quantity "
+            f"ratio {entry.quantity_ratio} ({entry.price_space} space, β {entry.hedge_ratio})"
         )
         # Maker-first orders (config.json's default) rest at the touch; a leg the candle does
         # not reach crosses on the same candle when its twin fills: never a candle alone.
