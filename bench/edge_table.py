@@ -20,6 +20,7 @@ market (% of the period with at least one spread open).
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import sys
 import tempfile
@@ -98,7 +99,11 @@ GRID = (
 def run_row(row: Row, period: str, datadir: Path, scratch: Path) -> dict[str, Any]:
     start, end = PERIODS[period]
     start = row.starts.get(period, start)
-    overrides: dict[str, Any] = {"cost_gate": row.cost_gate, **row.extra}
+    overrides: dict[str, Any] = {
+        "cost_gate": row.cost_gate,
+        "model_gate": row.model_gate,
+        **row.extra,
+    }
     request = OfflineRequest(
         datadir=datadir,
         timeframe=row.timeframe,
@@ -217,13 +222,48 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def side_by_side(rows: list[dict[str, Any]]) -> str:
+    """One line per row: the fit months' figures beside the validation months' (README)."""
+
+    def cell(r: dict[str, Any] | None, key: str, fmt: str) -> str:
+        value = None if r is None else r.get(key)
+        if value is None or (isinstance(value, float) and not math.isfinite(value)):
+            return "–"
+        return fmt.format(value)
+
+    by = {(r["row"], r["period"]): r for r in rows if "error" not in r}
+    names = list(dict.fromkeys(r["row"] for r in rows))
+    lines = [
+        "| row | fit spreads | fit net % | fit Sharpe | val. spreads | val. net % | val. Sharpe "
+        "| val. max DD % | val. win % | val. fees | unpaired |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name in names:
+        fit, val = by.get((name, "fit")), by.get((name, "validation"))
+        unpaired = sum(r.get("unpaired_legs", 0) or 0 for r in (fit, val) if r is not None)
+        lines.append(
+            f"| {name} | {cell(fit, 'spreads', '{:d}')} | {cell(fit, 'net_pct', '{:+.2f}')} "
+            f"| {cell(fit, 'sharpe', '{:+.2f}')} | {cell(val, 'spreads', '{:d}')} "
+            f"| {cell(val, 'net_pct', '{:+.2f}')} | {cell(val, 'sharpe', '{:+.2f}')} "
+            f"| {cell(val, 'max_dd_pct', '{:.2f}')} | {cell(val, 'win_pct', '{:.0f}')} "
+            f"| {cell(val, 'fees_usdt', '{:.2f}')} "
+            f"| {unpaired if name != 'BTC buy-and-hold' else '–'} |"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--datadir", required=True, type=Path)
     p.add_argument("--out", type=Path, help="JSON of every row")
     p.add_argument("--rows", help="comma-separated row names (default: all)")
     p.add_argument("--periods", default="fit,validation")
+    p.add_argument("--from-json", type=Path, nargs="*", help="print the tables of earlier runs")
     args = p.parse_args(argv)
+    if args.from_json:
+        rows = [r for path in args.from_json for r in json.loads(path.read_text())]
+        print(side_by_side(rows))
+        return 0
     wanted = set(args.rows.split(",")) if args.rows else None
     grid = [r for r in GRID if wanted is None or r.name in wanted]
     rows: list[dict[str, Any]] = []
@@ -239,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(format_table(rows[-1:]).splitlines()[-1], flush=True)
     print()
     print(format_table([r for r in rows if "error" not in r]))
+    print()
+    print(side_by_side(rows))
     if args.out:
         atomic_write_json(args.out, rows)
     return 1 if any("error" in r for r in rows) else 0

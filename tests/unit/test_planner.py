@@ -85,6 +85,9 @@ def test_short_spread_is_short_a_long_b() -> None:
         ({"cointegrated": False}, "re-test failed"),
         ({"pair_already_open": True}, "already open"),
         ({"busy_legs": ("ETH/USDT:USDT",)}, "already holds a leg of another spread"),
+        # A coin still cooling down after its previous spread's z stop, now in a new pair:
+        # FreqTrade would refuse that leg and its twin would open alone.
+        ({"locked_legs": ("ETH/USDT:USDT",)}, "its twin would open alone"),
         ({"open_spreads": 2}, "max 2"),
         ({"free_trade_slots": 1}, "no room for both legs"),
         ({"model": ModelView(-0.2, 0.0, 0.5, 1)}, "model disagrees"),

@@ -68,6 +68,9 @@ class EntryContext:
     forced_direction: int | None = None
     # Cost-aware entry (None = off): the expected reversion must pay the round trip.
     cost: CostView | None = None
+    # Legs FreqTrade will not enter now (a pair lock, e.g. the z-stop cooldown of the coin's
+    # previous spread): the other leg would open alone.
+    locked_legs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,12 @@ def decide_entry(ctx: EntryContext) -> EntryDecision:
     if ctx.busy_legs:
         return refuse(
             f"{', '.join(ctx.busy_legs)} already holds a leg of another spread", direction
+        )
+    if ctx.locked_legs:
+        return refuse(
+            f"{', '.join(ctx.locked_legs)} is locked (a z-stop cooldown or a review): its twin "
+            "would open alone",
+            direction,
         )
     if ctx.open_spreads >= ctx.max_open_spreads:
         return refuse(f"{ctx.open_spreads} spreads open (max {ctx.max_open_spreads})", direction)
