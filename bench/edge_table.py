@@ -75,7 +75,7 @@ GRID = (
     Row("keep 3 scans", keep_pairs_scans=3),
     Row("keep 7 scans", keep_pairs_scans=7),
     Row("fdr 0.20", fdr_alpha=0.20),
-    Row("keep 7, fdr 0.20", keep_pairs_scans=7, fdr_alpha=0.20),
+    Row("keep 7 + fdr 0.20", keep_pairs_scans=7, fdr_alpha=0.20),
     Row("entry z 1.5", entry_z=1.5),
     Row("entry z 2.5", entry_z=2.5),
     Row("no cost gate", cost_gate=False),
