@@ -13,7 +13,7 @@ that must fill now crosses the touch with a bounded allowance (`crossing_slippag
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
@@ -24,7 +24,11 @@ from support.live_bot import (
     LiveBot,
     accepted_twice,
     dump,
+    flat,
+    lock_signal_entries,
+    new_lines,
     running_live_bot,
+    unlock_signal_entries,
 )
 
 pytestmark = pytest.mark.bot
@@ -56,34 +60,6 @@ def exchange_orders(bot: LiveBot, symbol: str) -> list[dict]:
 def leg_b_entry_filled(bot: LiveBot) -> bool:
     entries = [o for o in exchange_orders(bot, ADA) if not o["reduceOnly"]]
     return bool(entries) and float(entries[-1]["executedQty"]) > 0
-
-
-def flat(bot: LiveBot) -> bool:
-    return not bot.open_trades() and not bot.exchange_positions()
-
-
-def new_lines(bot: LiveBot, since: int) -> str:
-    return bot.log()[since:]
-
-
-def lock_signal_entries(bot: LiveBot) -> None:
-    """Lock both legs against signal entries (FreqTrade's own pair locks; a person's forced
-    entry and the hedging plan are not bound by them), and start flat: a spread the strategy
-    opened on its own signal meanwhile would race the scenario's own."""
-    until = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
-    locks = [
-        {"pair": pair, "until": until, "reason": "test: scenario set-up"} for pair in (LEG_A, LEG_B)
-    ]
-    assert bot.call("POST", "locks", json=locks).ok
-    bot.run_loops(3)  # an entry already under way when the locks came
-    if bot.open_trades():
-        bot.force_exit_all()
-    bot.wait_for(lambda: flat(bot), 120, "flat before the scenario")
-
-
-def unlock_signal_entries(bot: LiveBot) -> None:
-    for pair in (LEG_A, LEG_B):
-        assert bot.call("POST", "locks/delete", json={"pair": pair}).ok
 
 
 def test_a_spread_that_leaves_while_leg_a_still_rests_cancels_it_and_never_holds_it_alone(
