@@ -29,7 +29,9 @@ from freqtrade.persistence import Order, PairLocks, Trade
 
 from statarb.execution.hedging import MAX_RETRIES, HedgeAction, HedgeKind
 from statarb.execution.journal import IntentStatus
+from statarb.ft.loop_guard import guard_replace_order
 from statarb.ft.trades import freqtrade_bot, market_of
+from statarb.live.book_reads import install_book_read_guard
 from statarb.live.execution import LegSnapshot, LiveExecution
 from statarb.pairs_config import PairsConfigError, describe_pairs_change, load_pairs_config
 from statarb.safety.log import Category, log
@@ -56,6 +58,9 @@ class LiveMixin:
         # second leg follows with the same reason, not as a lone leg whose twin vanished.
         self._exiting: dict[SpreadKey, str] = {}
         self._live_z: dict[SpreadKey, tuple[float, float]] = {}
+        if self.dp.runmode not in (RunMode.LIVE, RunMode.DRY_RUN):
+            return
+        self._guard_the_loop()
         if self.dp.runmode is not RunMode.LIVE:
             return
         user_data = Path(self.config.get("user_data_dir", "user_data"))
@@ -75,6 +80,18 @@ class LiveMixin:
             "guarded order seam installed",
             journal=str(self.live.journal.path),
         )
+
+    def _guard_the_loop(self) -> None:
+        """A garbage answer from the exchange must not stop FreqTrade's loop (dry-run reads
+        the real exchange's book too): checked book reads, a re-price that fails keeps its
+        order (statarb.ft.loop_guard)."""
+        install_book_read_guard(self.dp._exchange._api)
+        try:
+            bot = freqtrade_bot(self.dp)
+        except RuntimeError as exc:
+            log(logger, Category.SAFETY, None, "re-pricing guard not installed", error=str(exc))
+            return
+        guard_replace_order(bot)
 
     def notify(self, line: str) -> None:
         """Send a [SAFETY] line through FreqTrade's messaging (Telegram/webhook if set up)."""
