@@ -57,8 +57,16 @@ def exchange_orders(bot: LiveBot, symbol: str) -> list[dict]:
     return bot.exchange.admin.orders(symbol)
 
 
-def leg_b_entry_filled(bot: LiveBot) -> bool:
-    entries = [o for o in exchange_orders(bot, ADA) if not o["reduceOnly"]]
+def new_entries(bot: LiveBot, symbol: str, known: set[int]) -> list[dict]:
+    """Entry orders on `symbol` the exchange did not hold before the scenario (a spread the
+    generated market signalled at start-up left its own)."""
+    return [
+        o for o in exchange_orders(bot, symbol) if not o["reduceOnly"] and o["orderId"] not in known
+    ]
+
+
+def leg_b_entry_filled(bot: LiveBot, known: set[int]) -> bool:
+    entries = new_entries(bot, ADA, known)
     return bool(entries) and float(entries[-1]["executedQty"]) > 0
 
 
@@ -68,6 +76,7 @@ def test_a_spread_that_leaves_while_leg_a_still_rests_cancels_it_and_never_holds
     lock_signal_entries(bot)
     log_start = len(bot.log())
     orders_start = len(bot.order_log())
+    known_b = {o["orderId"] for o in exchange_orders(bot, ADA)}
     # The next spread's leg A (a maker entry at the touch) is held by the exchange for a
     # moment; meanwhile leg A's price moves far away from it, so it rests — and the spread's z
     # goes through its mean (reverted) as soon as leg B is in.
@@ -91,14 +100,14 @@ def test_a_spread_that_leaves_while_leg_a_still_rests_cancels_it_and_never_holds
     stretched = 1 if "side=short" in sent_a[0] else -1
     bot.push_spread_z(-1.5 * stretched)
     bot.wait_for(
-        lambda: [o for o in exchange_orders(bot, ADA) if not o["reduceOnly"]],
+        lambda: new_entries(bot, ADA, known_b),
         30,
         "leg B's entry on the exchange",
     )
     # Leg B fills when its price comes to it (down to a buy, up to a sell); then z is set
     # again with B's new price: through the mean, past the spread's exit band.
     bot.exchange.admin.price_shock(ADA, factor=1 - 0.005 * stretched)
-    bot.wait_for(lambda: leg_b_entry_filled(bot), 30, "leg B's entry to fill")
+    bot.wait_for(lambda: leg_b_entry_filled(bot, known_b), 30, "leg B's entry to fill")
     bot.push_spread_z(-1.5 * stretched)
     bot.wait_for(
         lambda: (
