@@ -160,7 +160,7 @@ def test_a_lone_legs_exit_crosses_the_touch_even_when_the_book_moved_while_it_tr
     [trade_b] = [t for t in bot.open_trades() if t["pair"] == LEG_B]
     assert bot.call("POST", "forceexit", json={"tradeid": str(trade_b["id"])}).ok
     bot.wait_for(
-        lambda: "reason=twin_closed" in new_lines(bot, log_start),
+        lambda: "twin closed first: following it out" in new_lines(bot, log_start),
         60,
         "leg A to follow its closed twin out",
     )
@@ -182,6 +182,12 @@ def test_a_lone_legs_exit_crosses_the_touch_even_when_the_book_moved_while_it_tr
     assert all(float(t["price"]) >= float(exit_order["price"]) for t in fills), dump(fills)
     assert "maker order not filled" not in new_lines(bot, log_start)
     assert not accepted_twice(bot.order_log()[orders_start:])
+    # One spread, one exit reason: leg A followed a person's force-exit of leg B.
+    reasons = bot.rows(
+        f"select pair, exit_reason from trades where id in ({trade_b['id']}, "
+        f"(select max(id) from trades where pair = '{LEG_A}'))"
+    )
+    assert {r["exit_reason"] for r in reasons} == {"force_exit"}, reasons
 
 
 def test_a_hedging_top_up_crosses_at_once_instead_of_resting_at_the_touch(bot: LiveBot) -> None:

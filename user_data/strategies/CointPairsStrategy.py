@@ -67,7 +67,14 @@ from statarb.spread.legs import (
     spread_direction,
 )
 from statarb.spread.planner import EntryContext, EntryDecision, LegPlan, decide_entry
-from statarb.spread.signals import ExitReason, ModelView, Thresholds, entry_direction, exit_reason
+from statarb.spread.signals import (
+    ExitReason,
+    ModelView,
+    Thresholds,
+    entry_direction,
+    exit_reason,
+    follower_exit_reason,
+)
 from statarb.spread.sizing import stake_for_qty
 
 logger = logging.getLogger(__name__)
@@ -872,10 +879,14 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
         twin_open = any(
             leg.tag.key == tag.key and leg.tag.leg != tag.leg for leg in self.tags.open_legs()
         )
+        if not twin_open:
+            following = self._follow_closed_twin(tag)
+            if following is not None:
+                return following
         # Both legs enter in the same pass over the pairs; until that pass is over (the
         # fill candle) the twin has not had its turn yet and is not "missing".
         entry_pass_over = current_time >= tag.opened_at + timedelta(minutes=2 * self._tf_minutes)
-        if not twin_open and entry_pass_over and not self._twin_closed_now(tag, current_time):
+        if not twin_open and entry_pass_over:
             log(
                 logger,
                 Category.SAFETY,
@@ -952,24 +963,9 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
         if gate is not None:
             return gate or None
         if not twin_open:
-            if self._twin_closed(tag):
-                # Closed by this process a moment ago (an exit that fills at once leaves before
-                # its twin is asked): the same exit, no alarm. Closed otherwise (by hand, a
-                # liquidation, before a restart): [SAFETY]. Either way the lone leg crosses at
-                # once ("twin_closed" is urgent): it is naked until it is out.
-                ours = tag.key in self._exiting
-                log(
-                    logger,
-                    Category.EXECUTION if ours else Category.SAFETY,
-                    tag.pair_id,
-                    "twin closed first: following it out"
-                    if ours
-                    else "twin closed: closing this leg too",
-                    spread=str(tag.key),
-                    leg=str(tag.leg),
-                    **({"spread_exit": self._exiting[tag.key]} if ours else {}),
-                )
-                return "twin_closed"
+            following = self._follow_closed_twin(tag)
+            if following is not None:
+                return following
             if self.live is not None:
                 return None  # the hedging plan opens the missing twin or flattens this leg
             now = datetime.now(UTC)
@@ -987,12 +983,33 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
     def _twin_closed(self, tag: LegTag) -> bool:
         return self._closed_leg_exists(tag, tag.leg_b if tag.leg is Leg.A else tag.leg_a)
 
-    def _twin_closed_now(self, tag: LegTag, current_time: datetime) -> bool:
-        """The twin left in this same moment (both legs exit in one pass): not 'missing'."""
+    def _follow_closed_twin(self, tag: LegTag) -> str | None:
+        """This leg's exit reason when its twin has already closed (None while it has not):
+        the spread's reason, so both legs leave under one (statarb.spread.signals).
+
+        Closed by this process a moment ago (an exit that fills at once leaves before its twin
+        is asked; both legs exit in one backtest pass): the same exit, no alarm. Closed
+        otherwise (by hand, a liquidation, before a restart): [SAFETY]. Live, the leg crosses
+        at once whatever the reason (cost_mixin.custom_exit_price): it is naked until it is out.
+        """
         twin = self._closed_leg(tag, tag.leg_b if tag.leg is Leg.A else tag.leg_a)
-        if twin is None or twin.close_date_utc is None:
-            return False
-        return twin.close_date_utc >= current_time - timedelta(seconds=1)
+        if twin is None:
+            return None
+        decided = getattr(self, "_exiting", {}).get(tag.key)
+        reason = follower_exit_reason(decided, twin.exit_reason)
+        log(
+            logger,
+            Category.EXECUTION if decided is not None else Category.SAFETY,
+            tag.pair_id,
+            "twin closed first: following it out"
+            if decided is not None
+            else "twin closed: closing this leg too",
+            spread=str(tag.key),
+            leg=str(tag.leg),
+            twin=twin.pair,
+            reason=reason,
+        )
+        return reason
 
     def _open_z(self, tag: LegTag, current_time: datetime) -> tuple[float, float]:
         hist_a = self._candles_of(tag.leg_a)

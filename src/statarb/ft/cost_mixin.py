@@ -12,8 +12,8 @@
   `statarb.costs.orders`.
 
 The host class provides: settings, config, dp, book, tags, live, order_types, timeframe,
-_tf_minutes, _top_up_prices, _candles_of, _close_at and the hyperoptable `cost_margin`
-parameter.
+_tf_minutes, _top_up_prices, _candles_of, _close_at, _twin_closed and the hyperoptable
+`cost_margin` parameter.
 """
 
 from __future__ import annotations
@@ -201,7 +201,10 @@ class CostMixin:
             return proposed_rate
         buy = bool(trade.is_short)
         live = self.dp.runmode in LIVE_MODES
-        if exit_waits(exit_tag):
+        # Live, a leg following its closed twin out carries the spread's reason (maybe a
+        # patient one) yet crosses. A backtest decides both legs' exits in one pass: there the
+        # twin that filled first is no reason to cross.
+        if exit_waits(exit_tag, twin_closed=live and self._twin_of_trade_closed(trade)):
             if live:
                 return proposed_rate  # the touch (exit_pricing side "same")
             price = self._resting_price(pair, current_time, buy=buy)
@@ -210,6 +213,10 @@ class CostMixin:
         if not live:
             return proposed_rate  # the candle's open: fills at once
         return self._urgent_price(pair, proposed_rate, buy=buy)
+
+    def _twin_of_trade_closed(self, trade: Trade) -> bool:
+        tag = self.tags.tag_of(trade)
+        return tag is not None and self._twin_closed(tag)
 
     def top_up_price(self, pair: str, current_entry_rate: float, *, buy: bool) -> float:
         """Live: the price of a hedging top-up, decided once for its stake and its order."""
