@@ -14,6 +14,7 @@ import json
 import re
 from collections import Counter
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 
 import pandas as pd
@@ -158,12 +159,21 @@ def test_a_pair_too_quiet_to_pay_four_fees_opens_no_spread_and_the_log_names_the
                     for p in period.config.pairs}  # fmt: skip
     assert "SOL_ADA" in traded_pairs, "the quiet pair must still be selected: refused by cost"
     assert spreads_of(quiet) == [] and trades_of(quiet) == []
-    refusals = [parse_fields(line) for line in strategy_lines(quiet, "SOL_ADA entry refused")]
-    by_cost = [
-        f["reason"] for f in refusals if f["reason"].startswith("too small to pay its costs")
-    ]
+    # The pair is blocked by its costs: said once when a run of refused signals starts (with
+    # the numbers) and once when it ends, not once per refused candle.
+    changes = strategy_lines(quiet, "SOL_ADA entries")
+    blocked = [parse_fields(line) for line in changes if "entries blocked" in line]
+    by_cost = [f["reason"] for f in blocked if "cost" in f["by"].split(",")]
     assert by_cost, "signals must have fired and been refused"
+    assert by_cost[0].startswith("too small to pay its costs")
     assert "round-trip cost" in by_cost[0] and "fees 0.100% = 4 fills at 0.0500%" in by_cost[0]
+    states = [
+        frozenset(parse_fields(line)["by"].split(",")) if "entries blocked" in line else frozenset()
+        for line in changes
+    ]
+    assert all(a != b for a, b in pairwise(states)), changes
+    refused = strategy_lines(quiet, "SOL_ADA entry refused")
+    assert not [line for line in refused if "too small to pay its costs" in line], refused[:3]
 
 
 def test_the_same_pair_with_a_wider_spread_trades(wide: OfflineResult) -> None:
