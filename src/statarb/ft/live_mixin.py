@@ -1,6 +1,8 @@
 """The strategy's live (dry_run false) duties, as a mixin of `CointPairsStrategy`.
 
 FreqTrade 2026.9 offers per-pair callbacks only; a spread needs both legs handled together.
+- at start (live and dry-run): the loop guards — order-book answers checked, a re-price that
+  cannot read the book keeps its order (statarb.ft.loop_guard);
 - every loop (`bot_loop_start`, not under FreqTrade's exit lock): the manual-review flag as a
   global FreqTrade lock (visible in `/api/v1/locks`), the ghost check of every order 5 s after it
   was placed, the hedging plan of each spread (opening a missing twin directly through the bot:
