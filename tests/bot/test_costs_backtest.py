@@ -14,6 +14,7 @@ import json
 import re
 from collections import Counter
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 
 import pandas as pd
@@ -25,6 +26,7 @@ from statarb.backtest.results import load_trades
 from statarb.costs.orders import BINANCE_USDM_FEES
 from statarb.market import MarketSpec, PlantedPair, generate_market
 from statarb.market.store import write_market
+from statarb.safety.log import parse_fields
 
 pytestmark = pytest.mark.bot
 
@@ -157,16 +159,27 @@ def test_a_pair_too_quiet_to_pay_four_fees_opens_no_spread_and_the_log_names_the
                     for p in period.config.pairs}  # fmt: skip
     assert "SOL_ADA" in traded_pairs, "the quiet pair must still be selected: refused by cost"
     assert spreads_of(quiet) == [] and trades_of(quiet) == []
-    refusals = strategy_lines(quiet, "SOL_ADA entry refused")
-    by_cost = [line for line in refusals if "too_small_to_pay_its_costs" in line]
+    # The pair is blocked by its costs: said once when a run of refused signals starts (with
+    # the numbers) and once when it ends, not once per refused candle.
+    changes = strategy_lines(quiet, "SOL_ADA entries")
+    blocked = [parse_fields(line) for line in changes if "entries blocked" in line]
+    by_cost = [f["reason"] for f in blocked if "cost" in f["by"].split(",")]
     assert by_cost, "signals must have fired and been refused"
-    assert "round-trip_cost" in by_cost[0] and "fees_0.100%_=_4_fills_at_0.0500%" in by_cost[0]
+    assert by_cost[0].startswith("too small to pay its costs")
+    assert "round-trip cost" in by_cost[0] and "fees 0.100% = 4 fills at 0.0500%" in by_cost[0]
+    states = [
+        frozenset(parse_fields(line)["by"].split(",")) if "entries blocked" in line else frozenset()
+        for line in changes
+    ]
+    assert all(a != b for a, b in pairwise(states)), changes
+    refused = strategy_lines(quiet, "SOL_ADA entry refused")
+    assert not [line for line in refused if "too small to pay its costs" in line], refused[:3]
 
 
 def test_the_same_pair_with_a_wider_spread_trades(wide: OfflineResult) -> None:
     assert {s["pair_a"] for s in spreads_of(wide)} == {"SOL/USDT:USDT"}
     approved = strategy_lines(wide, "SOL_ADA entry approved")
-    assert approved and "expected_reversion" in approved[0]
+    assert approved and "expected reversion" in parse_fields(approved[0])["reason"]
 
 
 # ------------------------------------------------------------------------------ maker-first

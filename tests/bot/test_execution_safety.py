@@ -10,11 +10,13 @@ every open spread is hedged or the manual-review flag is up, and the log tells t
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from statarb.safety.log import parse_fields
 from statarb.safety.review_flag import ManualReviewFlag
 from support.live_bot import (
     HEDGE_SOL_ADA,
@@ -252,6 +254,35 @@ def test_a_z_jump_past_the_stop_closes_both_legs_with_a_safety_alert(clean: Live
     assert lines(bot, "[SAFETY]", "z stop")
     assert review_flag(bot).is_raised()
     assert_end_state(bot)
+
+    # The pair stays loaded but may not open a spread: it says so once, with both reasons
+    # (the stop's cool-down, the review flag), not on every loop or candle ...
+    stopped = {"cooldown", "review"}
+    bot.wait_for(
+        lambda: any(stopped <= by for by, _ in block_changes(bot)),
+        30,
+        "the pair blocked by the stop's cool-down and the review flag",
+    )
+    bot.run_loops(5)
+    [blocked] = [fields for by, fields in block_changes(bot) if stopped <= by]
+    assert "z stop cool-down until" in blocked["reason"], blocked
+    assert "manual review flag up" in blocked["reason"], blocked
+    # ... and says when that lifts: the review acknowledged, the cool-down over.
+    review_flag(bot).acknowledge(by="test", note="the stop was reviewed")
+    bot.wait_for(lambda: not stopped & block_changes(bot)[-1][0], 150, "the stop's blocks to lift")
+    standing = [by for by, _ in block_changes(bot)]
+    assert all(a != b for a, b in itertools.pairwise(standing)), standing  # a line per change
+
+
+def block_changes(bot: LiveBot) -> list[tuple[frozenset[str], dict[str, str]]]:
+    """SOL_ADA's `entries blocked` / `entries unblocked` lines of this scenario: the blocks
+    standing after each, and its fields."""
+    changes = []
+    for line in lines(bot, "[STRATEGY]", "SOL_ADA entries"):
+        fields = parse_fields(line)
+        by = fields["by"].split(",") if "entries blocked" in line else []
+        changes.append((frozenset(by), fields))
+    return changes
 
 
 def test_every_order_of_the_run_carries_a_deterministic_id(bot: LiveBot) -> None:

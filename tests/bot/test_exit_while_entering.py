@@ -13,7 +13,7 @@ that must fill now crosses the touch with a bounded allowance (`crossing_slippag
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
@@ -24,7 +24,11 @@ from support.live_bot import (
     LiveBot,
     accepted_twice,
     dump,
+    flat,
+    lock_signal_entries,
+    new_lines,
     running_live_bot,
+    unlock_signal_entries,
 )
 
 pytestmark = pytest.mark.bot
@@ -53,37 +57,17 @@ def exchange_orders(bot: LiveBot, symbol: str) -> list[dict]:
     return bot.exchange.admin.orders(symbol)
 
 
-def leg_b_entry_filled(bot: LiveBot) -> bool:
-    entries = [o for o in exchange_orders(bot, ADA) if not o["reduceOnly"]]
-    return bool(entries) and float(entries[-1]["executedQty"]) > 0
-
-
-def flat(bot: LiveBot) -> bool:
-    return not bot.open_trades() and not bot.exchange_positions()
-
-
-def new_lines(bot: LiveBot, since: int) -> str:
-    return bot.log()[since:]
-
-
-def lock_signal_entries(bot: LiveBot) -> None:
-    """Lock both legs against signal entries (FreqTrade's own pair locks; a person's forced
-    entry and the hedging plan are not bound by them), and start flat: a spread the strategy
-    opened on its own signal meanwhile would race the scenario's own."""
-    until = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
-    locks = [
-        {"pair": pair, "until": until, "reason": "test: scenario set-up"} for pair in (LEG_A, LEG_B)
+def new_entries(bot: LiveBot, symbol: str, known: set[int]) -> list[dict]:
+    """Entry orders on `symbol` the exchange did not hold before the scenario (a spread the
+    generated market signalled at start-up left its own)."""
+    return [
+        o for o in exchange_orders(bot, symbol) if not o["reduceOnly"] and o["orderId"] not in known
     ]
-    assert bot.call("POST", "locks", json=locks).ok
-    bot.run_loops(3)  # an entry already under way when the locks came
-    if bot.open_trades():
-        bot.force_exit_all()
-    bot.wait_for(lambda: flat(bot), 120, "flat before the scenario")
 
 
-def unlock_signal_entries(bot: LiveBot) -> None:
-    for pair in (LEG_A, LEG_B):
-        assert bot.call("POST", "locks/delete", json={"pair": pair}).ok
+def leg_b_entry_filled(bot: LiveBot, known: set[int]) -> bool:
+    entries = new_entries(bot, ADA, known)
+    return bool(entries) and float(entries[-1]["executedQty"]) > 0
 
 
 def test_a_spread_that_leaves_while_leg_a_still_rests_cancels_it_and_never_holds_it_alone(
@@ -92,6 +76,7 @@ def test_a_spread_that_leaves_while_leg_a_still_rests_cancels_it_and_never_holds
     lock_signal_entries(bot)
     log_start = len(bot.log())
     orders_start = len(bot.order_log())
+    known_b = {o["orderId"] for o in exchange_orders(bot, ADA)}
     # The next spread's leg A (a maker entry at the touch) is held by the exchange for a
     # moment; meanwhile leg A's price moves far away from it, so it rests — and the spread's z
     # goes through its mean (reverted) as soon as leg B is in.
@@ -115,14 +100,14 @@ def test_a_spread_that_leaves_while_leg_a_still_rests_cancels_it_and_never_holds
     stretched = 1 if "side=short" in sent_a[0] else -1
     bot.push_spread_z(-1.5 * stretched)
     bot.wait_for(
-        lambda: [o for o in exchange_orders(bot, ADA) if not o["reduceOnly"]],
+        lambda: new_entries(bot, ADA, known_b),
         30,
         "leg B's entry on the exchange",
     )
     # Leg B fills when its price comes to it (down to a buy, up to a sell); then z is set
     # again with B's new price: through the mean, past the spread's exit band.
     bot.exchange.admin.price_shock(ADA, factor=1 - 0.005 * stretched)
-    bot.wait_for(lambda: leg_b_entry_filled(bot), 30, "leg B's entry to fill")
+    bot.wait_for(lambda: leg_b_entry_filled(bot, known_b), 30, "leg B's entry to fill")
     bot.push_spread_z(-1.5 * stretched)
     bot.wait_for(
         lambda: (
@@ -175,7 +160,7 @@ def test_a_lone_legs_exit_crosses_the_touch_even_when_the_book_moved_while_it_tr
     [trade_b] = [t for t in bot.open_trades() if t["pair"] == LEG_B]
     assert bot.call("POST", "forceexit", json={"tradeid": str(trade_b["id"])}).ok
     bot.wait_for(
-        lambda: "reason=twin_closed" in new_lines(bot, log_start),
+        lambda: "twin closed first: following it out" in new_lines(bot, log_start),
         60,
         "leg A to follow its closed twin out",
     )
@@ -197,6 +182,12 @@ def test_a_lone_legs_exit_crosses_the_touch_even_when_the_book_moved_while_it_tr
     assert all(float(t["price"]) >= float(exit_order["price"]) for t in fills), dump(fills)
     assert "maker order not filled" not in new_lines(bot, log_start)
     assert not accepted_twice(bot.order_log()[orders_start:])
+    # One spread, one exit reason: leg A followed a person's force-exit of leg B.
+    reasons = bot.rows(
+        f"select pair, exit_reason from trades where id in ({trade_b['id']}, "
+        f"(select max(id) from trades where pair = '{LEG_A}'))"
+    )
+    assert {r["exit_reason"] for r in reasons} == {"force_exit"}, reasons
 
 
 def test_a_hedging_top_up_crosses_at_once_instead_of_resting_at_the_touch(bot: LiveBot) -> None:

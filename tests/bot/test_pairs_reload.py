@@ -76,11 +76,15 @@ def test_a_replaced_pairs_config_trades_new_pairs_and_keeps_the_open_spread(bot:
     assert not bot.force_enter(LEG_A, "short").ok
     assert bot.bot_positions()[LEG_A] == held[LEG_A]
 
-    # The dropped spread still exits by its own rules when it reverts.
+    # The dropped spread still exits by its own rules when it reverts, both legs under the
+    # spread's one reason (leg A's market exit fills at once; leg B follows it out).
     bot.push_spread_z(-1.0)
-    bot.wait_for(lambda: LEG_A not in bot.bot_positions(), 60, "SOL_ADA to close normally")
-    closed = bot.rows("select exit_reason from trades where pair = 'SOL/USDT:USDT'")
-    assert {row["exit_reason"] for row in closed} <= {"z_reverted", "twin_closed"}
+    bot.wait_for(
+        lambda: not {LEG_A, LEG_B} & set(bot.bot_positions()), 60, "SOL_ADA to close normally"
+    )
+    closed = bot.rows(f"select pair, exit_reason from trades where pair in ('{LEG_A}', '{LEG_B}')")
+    assert {row["pair"] for row in closed} == {LEG_A, LEG_B}
+    assert {row["exit_reason"] for row in closed} == {"z_reverted"}, closed
     assert bot.exchange_positions() == bot.bot_positions()
 
 

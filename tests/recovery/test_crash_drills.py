@@ -355,9 +355,10 @@ def test_c_killed_halfway_through_closing_restart_closes_the_other_leg_only(
     wire when the bot dies.
 
     Decided behaviour: recovery reports leg B alone with a twin CLOSED moments ago (the spread
-    was exiting); the restarted strategy closes B (exit reason twin_closed) and never opens
-    leg A again. (Before the fix, the hedging plan, which forgets an exit on restart, saw a
-    lone leg and re-opened leg A: a second entry of a spread being closed.)
+    was exiting); the restarted strategy closes B under A's exit reason (one reason per
+    spread) and never opens leg A again. (Before the fix, the hedging plan, which forgets an
+    exit on restart, saw a lone leg and re-opened leg A: a second entry of a spread being
+    closed.)
     """
     bot = launch()
     open_short_spread(bot)
@@ -389,7 +390,7 @@ def test_c_killed_halfway_through_closing_restart_closes_the_other_leg_only(
     assert lone["spread_id"] == spread
     assert lone["details"]["twin_state"] == "closed"
     assert lone["details"]["twin_trade_id"] == trade_a["id"]
-    assert "twin_closed" in lone["recommendation"]
+    assert "following its twin out" in lone["recommendation"]
 
     bot.start()
     bot.wait_for(lambda: not bot.open_trades() and not bot.exchange_positions(), 60, "flat")
@@ -404,7 +405,7 @@ def test_c_killed_halfway_through_closing_restart_closes_the_other_leg_only(
     exits = bot.rows("select pair, exit_reason from trades order by id")
     assert exits == [
         {"pair": LEG_A, "exit_reason": trade_a["exit_reason"]},
-        {"pair": LEG_B, "exit_reason": "twin_closed"},
+        {"pair": LEG_B, "exit_reason": trade_a["exit_reason"]},  # the spread's one reason
     ]
     assert not accepted_twice(bot.order_log())
 

@@ -187,7 +187,7 @@ def test_leg_b_left_open_after_leg_a_closed_is_named_a_spread_halfway_through_it
     assert finding["details"]["twin_state"] == "closed"
     assert finding["details"]["twin_trade_id"] == a_id
     assert finding["details"]["twin_closed_at"] == closed_at.isoformat()
-    assert "twin_closed" in finding["recommendation"]
+    assert "following its twin out" in finding["recommendation"]
 
 
 def test_cross_margin_and_other_leverage_on_held_symbols(site: Site):

@@ -491,5 +491,35 @@ def sides_agree(bot: LiveBot) -> bool:
     return True
 
 
+def flat(bot: LiveBot) -> bool:
+    """No open trade in the bot, no position on the exchange."""
+    return not bot.open_trades() and not bot.exchange_positions()
+
+
+def new_lines(bot: LiveBot, since: int) -> str:
+    """The bot's log written after offset `since` (a `len(bot.log())` taken earlier)."""
+    return bot.log()[since:]
+
+
+def lock_signal_entries(bot: LiveBot) -> None:
+    """Lock both legs against signal entries (FreqTrade's own pair locks; a person's forced
+    entry and the hedging plan are not bound by them), and start flat: a spread the strategy
+    opened on its own signal meanwhile would race the scenario's own."""
+    until = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    locks = [
+        {"pair": pair, "until": until, "reason": "test: scenario set-up"} for pair in (LEG_A, LEG_B)
+    ]
+    assert bot.call("POST", "locks", json=locks).ok
+    bot.run_loops(3)  # an entry already under way when the locks came
+    if bot.open_trades():
+        bot.force_exit_all()
+    bot.wait_for(lambda: flat(bot), 120, "flat before the scenario")
+
+
+def unlock_signal_entries(bot: LiveBot) -> None:
+    for pair in (LEG_A, LEG_B):
+        assert bot.call("POST", "locks/delete", json={"pair": pair}).ok
+
+
 def dump(obj: Any) -> str:
     return json.dumps(obj, indent=1, default=str)

@@ -157,6 +157,13 @@ def test_only_a_reverted_spread_waits_at_the_touch_to_exit() -> None:
         assert not exit_waits(urgent)
 
 
+def test_a_leg_whose_twin_already_closed_crosses_even_under_a_reverted_spreads_reason() -> None:
+    # The follower carries its spread's reason (z_reverted) but is naked until it is out: a
+    # resting exit would hold it unhedged for up to the maker timeout.
+    assert not exit_waits("z_reverted", twin_closed=True)
+    assert not exit_waits("z_stop", twin_closed=True)
+
+
 def test_the_wait_is_measured_from_the_orders_placement() -> None:
     placed = datetime(2026, 1, 1, tzinfo=UTC)
     assert not maker_waited_out(placed, placed + timedelta(seconds=19), 20)

@@ -9,6 +9,7 @@ import pytest
 
 from statarb.costs.entry_cost import CostParams, CostView
 from statarb.pairs_config import parse_pairs_config
+from statarb.spread.blocks import Block
 from statarb.spread.client_ids import Leg
 from statarb.spread.planner import EntryContext, decide_entry
 from statarb.spread.signals import ModelView, Thresholds
@@ -171,3 +172,41 @@ def test_a_cost_input_that_could_not_be_gathered_refuses_the_entry_instead_of_sk
                       timeframe_minutes=5, problem="no fee rate known")  # fmt: skip
     decision = decide_entry(dataclasses.replace(BASE, model=None, cost=broken))
     assert not decision.approved and "cost check impossible: no fee rate known" in decision.reason
+
+
+def test_refusals_that_stand_beyond_the_candle_name_their_block_the_others_none() -> None:
+    # The strategy says a standing block once per change (statarb.spread.blocks); a refusal of
+    # this candle only (slots full, a model that disagrees now) is said with its candle.
+    quiet = dataclasses.replace(TAKER_COSTS, spread_sd_usdt=30.0)
+    for change, block in (
+        ({"review_flag_raised": True}, Block.REVIEW),
+        ({"cointegrated": False}, Block.RETEST),
+        ({"model": None, "cost": quiet}, Block.COST),
+        (
+            {"model": None, "cost": dataclasses.replace(quiet, params=None, problem="no fee")},
+            Block.COST,
+        ),
+        ({"open_spreads": 2}, None),
+        ({"model": ModelView(-0.2, 0.0, 0.5, 1)}, None),
+    ):
+        decision = decide_entry(dataclasses.replace(BASE, **change))
+        assert not decision.approved and decision.block is block, (change, decision)
+    assert decide_entry(BASE).block is None
+
+
+def test_a_decision_lifts_the_blocks_it_got_past() -> None:
+    # A spread that paid its costs lifts the pair's cost block; one refused before the cost
+    # check (the slots are full) says nothing about its costs.
+    costs = dataclasses.replace(BASE, model=None, cost=TAKER_COSTS)
+    assert decide_entry(costs).lifts == (Block.REVIEW, Block.RETEST, Block.COST)
+    assert decide_entry(dataclasses.replace(costs, open_spreads=2)).lifts == (
+        Block.REVIEW,
+        Block.RETEST,
+    )
+    no_margin = decide_entry(dataclasses.replace(costs, available_margin_usdt=5_000))
+    assert not no_margin.approved and Block.COST in no_margin.lifts
+    refused = decide_entry(
+        dataclasses.replace(costs, cost=dataclasses.replace(TAKER_COSTS, spread_sd_usdt=30.0))
+    )
+    assert refused.block is Block.COST and Block.COST not in refused.lifts
+    assert decide_entry(dataclasses.replace(BASE, review_flag_raised=True)).lifts == ()

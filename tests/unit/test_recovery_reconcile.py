@@ -300,8 +300,8 @@ def test_lone_leg_without_its_twin_is_a_broken_spread():
 
 
 def test_a_lone_leg_whose_twin_just_closed_was_halfway_through_its_exit():
-    # Killed between the two exits: the restarted strategy closes B (twin_closed); the report
-    # must say so, not that it will open a new twin.
+    # Killed between the two exits: the restarted strategy closes B, following its twin out;
+    # the report must say so, not that it will open a new twin.
     world = World()
     a, _b = world.spread("P1", BTC, ETH, 0.5, 16.67)
     closed_a = world.close_trade(a)
@@ -312,7 +312,7 @@ def test_a_lone_leg_whose_twin_just_closed_was_halfway_through_its_exit():
     assert finding.details["twin_trade_id"] == closed_a.trade_id
     assert finding.details["twin_closed_at"] == closed_a.close_date.isoformat()
     assert "halfway through closing" in finding.recommendation
-    assert "twin_closed" in finding.recommendation
+    assert "following its twin out" in finding.recommendation
     assert "opens it" not in finding.recommendation
 
 

@@ -15,6 +15,7 @@ from statarb.spread.signals import (
     Thresholds,
     entry_direction,
     exit_reason,
+    follower_exit_reason,
     model_agrees,
     spread_reversion,
 )
@@ -98,3 +99,16 @@ def test_model_gate_requires_agreement_confidence_and_an_inlier() -> None:
         assert not model_agrees(outlier, min_reversion=0.0, min_confidence=-10)
     nan = ModelView(math.nan, 0.1, 0.5, 1)
     assert not model_agrees(nan, min_reversion=-10, min_confidence=-10)
+
+
+def test_a_leg_that_follows_its_closed_twin_leaves_under_the_spreads_reason() -> None:
+    # Reports group trades by exit reason: a spread that reverted is two z_reverted legs, never
+    # z_reverted + twin_closed (the follower's cost would be filed under another reason).
+    assert follower_exit_reason("z_reverted", "z_reverted") == "z_reverted"
+    # The reason this process decided the spread's exit with wins over what the twin's trade
+    # ended up carrying (its maker exit timed out and went as FreqTrade's emergency exit).
+    assert follower_exit_reason("z_reverted", "emergency_exit") == "z_reverted"
+    # After a restart (nothing decided in this process) or a twin closed by hand: the twin's.
+    assert follower_exit_reason(None, "z_stop") == "z_stop"
+    assert follower_exit_reason(None, "force_exit") == "force_exit"
+    assert follower_exit_reason(None, None) == ExitReason.TWIN_CLOSED == "twin_closed"

@@ -97,6 +97,23 @@ def test_the_retest_accepts_a_stationary_spread_and_rejects_a_random_walk() -> N
     assert np.mean(accepted) < 0.2
 
 
+def test_the_retest_keeps_its_p_value_beside_its_verdict_for_the_log() -> None:
+    # A pair blocked by a failed re-test says by how much ("ADF p=0.23 > 0.10"); the verdict
+    # and the p-value it was drawn from must be the same test.
+    dates, closes = market()
+    walk = dict(closes)
+    walk[A] = 1_000 + 20 * closes[B] + np.cumsum(np.random.default_rng(9).normal(0, 20, N))
+    for prices in (closes, walk):
+        out = columns(A, dates, prices)
+        assert out["coint_pvalue"].iloc[:299].isna().all()  # no test over a full window yet
+        tested = out["coint_pvalue"].notna()
+        assert tested.iloc[300:].all()
+        assert (out["coint_ok"] == (out["coint_pvalue"] <= RETEST.max_pvalue)).all()
+        assert out["coint_pvalue"].iloc[300:].between(0, 1).all()
+        # Constant between re-test points (every 60 candles): one test, one answer.
+        assert out["coint_pvalue"].iloc[300:].nunique() <= (N - 300) // 60 + 1
+
+
 @pytest.mark.parametrize("cut", [400, 777, 1_234])
 def test_columns_at_t_never_change_when_later_candles_change(cut: int) -> None:
     dates, closes = market()

@@ -30,7 +30,7 @@ from freqtrade.enums import RunMode
 from freqtrade.enums.runmode import NON_UTIL_MODES
 from freqtrade.exceptions import OperationalException
 from freqtrade.exchange import timeframe_to_minutes
-from freqtrade.persistence import Order, Trade
+from freqtrade.persistence import Order, PairLocks, Trade
 from freqtrade.strategy import DecimalParameter, IStrategy
 from pandas import DataFrame
 
@@ -48,6 +48,7 @@ from statarb.pairs_config import (
 from statarb.safety.log import Category, log
 from statarb.safety.review_flag import ManualReviewFlag
 from statarb.settings import SettingsError, StrategySettings, parse_settings, startup_candles
+from statarb.spread.blocks import Block, EntryBlocks
 from statarb.spread.book import ActivePair, SpreadBook
 from statarb.spread.client_ids import Leg, Purpose
 from statarb.spread.features import (
@@ -67,7 +68,14 @@ from statarb.spread.legs import (
     spread_direction,
 )
 from statarb.spread.planner import EntryContext, EntryDecision, LegPlan, decide_entry
-from statarb.spread.signals import ExitReason, ModelView, Thresholds, entry_direction, exit_reason
+from statarb.spread.signals import (
+    ExitReason,
+    ModelView,
+    Thresholds,
+    entry_direction,
+    exit_reason,
+    follower_exit_reason,
+)
 from statarb.spread.sizing import stake_for_qty
 
 logger = logging.getLogger(__name__)
@@ -83,6 +91,7 @@ CACHED_COLUMNS = (
     "low",
     "spread_z",
     "coint_ok",
+    "coint_pvalue",
     LABEL,
     f"{LABEL}_mean",
     f"{LABEL}_std",
@@ -185,6 +194,7 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
         self._forced: dict[SpreadKey, EntryDecision] = {}
         self._entry_tags: dict[str, LegTag] = {}
         self._top_up_prices: dict[str, float] = {}  # live hedging top-ups: pair -> limit price
+        self._blocks = EntryBlocks()  # loaded pairs blocked from entries, said once per change
         self.tags = TagStore(self.book, self._tf_minutes)
 
     def _check_order_settings(self, config: dict[str, Any]) -> None:
@@ -456,12 +466,16 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
                 return active, decision  # said once; asked again next loop
             else:
                 self._waiting.add(key)
-            category = Category.STRATEGY
-            if not decision.approved and "manual review" in decision.reason:
-                category = Category.SAFETY
+            if decision.final:
+                blocks: dict[Block, str | None] = dict.fromkeys(decision.lifts)
+                if decision.block is not None:
+                    blocks[decision.block] = decision.reason
+                self._report_blocks(key.pair_id, blocks)
+                if decision.block is not None:
+                    return active, decision  # it stands beyond this candle: said once
             log(
                 logger,
-                category,
+                Category.STRATEGY,
                 key.pair_id,
                 "entry approved" if decision.approved else "entry refused",
                 reason=decision.reason,
@@ -890,10 +904,14 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
         twin_open = any(
             leg.tag.key == tag.key and leg.tag.leg != tag.leg for leg in self.tags.open_legs()
         )
+        if not twin_open:
+            following = self._follow_closed_twin(tag)
+            if following is not None:
+                return following
         # Both legs enter in the same pass over the pairs; until that pass is over (the
         # fill candle) the twin has not had its turn yet and is not "missing".
         entry_pass_over = current_time >= tag.opened_at + timedelta(minutes=2 * self._tf_minutes)
-        if not twin_open and entry_pass_over and not self._twin_closed_now(tag, current_time):
+        if not twin_open and entry_pass_over:
             log(
                 logger,
                 Category.SAFETY,
@@ -942,7 +960,7 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
                 minutes=self._tf_minutes * self.settings.stop_cooldown_candles
             )
             for symbol in (tag.leg_a, tag.leg_b):
-                self.lock_pair(symbol, until, reason=f"z stop on {tag.pair_id}")
+                self.lock_pair(symbol, until, reason=_stop_lock_reason(tag.pair_id))
             if self.live is not None:  # SPEC stage 5: a stop is flagged for manual review
                 self.live.safety(
                     tag.pair_id,
@@ -970,24 +988,9 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
         if gate is not None:
             return gate or None
         if not twin_open:
-            if self._twin_closed(tag):
-                # Closed by this process a moment ago (an exit that fills at once leaves before
-                # its twin is asked): the same exit, no alarm. Closed otherwise (by hand, a
-                # liquidation, before a restart): [SAFETY]. Either way the lone leg crosses at
-                # once ("twin_closed" is urgent): it is naked until it is out.
-                ours = tag.key in self._exiting
-                log(
-                    logger,
-                    Category.EXECUTION if ours else Category.SAFETY,
-                    tag.pair_id,
-                    "twin closed first: following it out"
-                    if ours
-                    else "twin closed: closing this leg too",
-                    spread=str(tag.key),
-                    leg=str(tag.leg),
-                    **({"spread_exit": self._exiting[tag.key]} if ours else {}),
-                )
-                return "twin_closed"
+            following = self._follow_closed_twin(tag)
+            if following is not None:
+                return following
             if self.live is not None:
                 return None  # the hedging plan opens the missing twin or flattens this leg
             now = datetime.now(UTC)
@@ -1005,12 +1008,33 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
     def _twin_closed(self, tag: LegTag) -> bool:
         return self._closed_leg_exists(tag, tag.leg_b if tag.leg is Leg.A else tag.leg_a)
 
-    def _twin_closed_now(self, tag: LegTag, current_time: datetime) -> bool:
-        """The twin left in this same moment (both legs exit in one pass): not 'missing'."""
+    def _follow_closed_twin(self, tag: LegTag) -> str | None:
+        """This leg's exit reason when its twin has already closed (None while it has not):
+        the spread's reason, so both legs leave under one (statarb.spread.signals).
+
+        Closed by this process a moment ago (an exit that fills at once leaves before its twin
+        is asked; both legs exit in one backtest pass): the same exit, no alarm. Closed
+        otherwise (by hand, a liquidation, before a restart): [SAFETY]. Live, the leg crosses
+        at once whatever the reason (cost_mixin.custom_exit_price): it is naked until it is out.
+        """
         twin = self._closed_leg(tag, tag.leg_b if tag.leg is Leg.A else tag.leg_a)
-        if twin is None or twin.close_date_utc is None:
-            return False
-        return twin.close_date_utc >= current_time - timedelta(seconds=1)
+        if twin is None:
+            return None
+        decided = getattr(self, "_exiting", {}).get(tag.key)
+        reason = follower_exit_reason(decided, twin.exit_reason)
+        log(
+            logger,
+            Category.EXECUTION if decided is not None else Category.SAFETY,
+            tag.pair_id,
+            "twin closed first: following it out"
+            if decided is not None
+            else "twin closed: closing this leg too",
+            spread=str(tag.key),
+            leg=str(tag.leg),
+            twin=twin.pair,
+            reason=reason,
+        )
+        return reason
 
     def _open_z(self, tag: LegTag, current_time: datetime) -> tuple[float, float]:
         hist_a = self._candles_of(tag.leg_a)
@@ -1039,8 +1063,75 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
             self._raw_cache[symbol] = cached
         return cached[1]
 
+    # ------------------------------------------------------------------ entry blocks
+    def _track_entry_blocks(self, current_time: datetime) -> None:
+        """Which loaded pairs cannot open a spread now, and why; each change of a pair's blocks
+        is one [STRATEGY] line (statarb.spread.blocks). The cost gate's verdict comes from the
+        entry decisions only (`_decision_for`): it stands from a signal its costs refused until
+        one pays them."""
+        signal_candle = signal_candle_of(current_time, self._tf_minutes)
+        config = self.book.config_at(signal_candle)
+        loaded = config.pairs if config is not None else []
+        self._blocks.keep_only(entry.pair_id for entry in loaded)
+        review = (
+            "manual review flag up: no new spreads until a person acknowledges it"
+            if self.review_flag.is_raised()
+            else None
+        )
+        for entry in loaded:
+            blocks: dict[Block, str | None] = {
+                Block.REVIEW: review,
+                Block.COOLDOWN: self._stop_cooldown(
+                    entry.pair_id, (entry.leg_a, entry.leg_b), current_time
+                ),
+            }
+            cache = self._cache.get(entry.leg_a)
+            row = cache.row_at(signal_candle) if cache is not None else None
+            if row is not None:  # analysed: the re-test's verdict
+                blocks[Block.RETEST] = None if bool(row["coint_ok"]) else self._retest_failure(row)
+            self._report_blocks(entry.pair_id, blocks)
+
+    def _report_blocks(self, pair_id: str, blocks: dict[Block, str | None]) -> None:
+        change = self._blocks.update(pair_id, blocks)
+        if change is None:
+            return
+        if change.blocked:
+            lifted = {"lifted": ",".join(change.lifted)} if change.lifted else {}
+            log(
+                logger,
+                Category.STRATEGY,
+                pair_id,
+                "entries blocked",
+                by=change.blocks,
+                reason=change.reason,
+                **lifted,
+            )
+        else:
+            log(
+                logger, Category.STRATEGY, pair_id, "entries unblocked", was=",".join(change.lifted)
+            )
+
+    def _retest_failure(self, row: dict[str, Any]) -> str:
+        pvalue = float(row.get("coint_pvalue", math.nan))
+        window = self.settings.retest_window
+        if not math.isfinite(pvalue):
+            return f"trailing re-test has no verdict yet (it needs {window} candles of the spread)"
+        return (
+            f"trailing re-test failed: ADF p={pvalue:.3f} > {self.settings.retest_max_pvalue:.2f} "
+            f"over the last {window} candles"
+        )
+
+    def _stop_cooldown(self, pair_id: str, legs: tuple[str, str], now: datetime) -> str | None:
+        """Why a z stop still locks this pair's legs, or None."""
+        for symbol in legs:
+            for lock in PairLocks.get_pair_locks(symbol, now):
+                if lock.reason == _stop_lock_reason(pair_id):
+                    return f"z stop cool-down until {lock.lock_end_time_utc:%Y-%m-%d %H:%M} UTC"
+        return None
+
     # ------------------------------------------------------------------ loop
     def bot_loop_start(self, current_time: datetime, **kwargs: Any) -> None:
+        self._track_entry_blocks(current_time)
         if self.dp.runmode not in (RunMode.LIVE, RunMode.DRY_RUN):
             return
         # Entry decisions are per signal candle; keep only the recent ones.
@@ -1049,6 +1140,11 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
         self._forced = {k: v for k, v in self._forced.items() if k.opened_at >= horizon}
         self._waiting = {k for k in self._waiting if k.opened_at >= horizon}
         self.live_loop(current_time)
+
+
+def _stop_lock_reason(pair_id: str) -> str:
+    """The reason of the pair locks a z stop sets (one definition: set, and looked for)."""
+    return f"z stop on {pair_id}"
 
 
 def _int_or_zero(value: Any) -> int:

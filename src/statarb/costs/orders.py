@@ -174,9 +174,13 @@ def through_touch(price: float, *, buy: bool, max_slippage_bps: float) -> float:
     return price * (1 + allowance) if buy else price * (1 - allowance)
 
 
-def exit_waits(exit_reason: str | None) -> bool:
-    """Does this exit rest at the touch first (True) or cross at once (False)?"""
-    return exit_reason in PATIENT_EXIT_REASONS
+def exit_waits(exit_reason: str | None, *, twin_closed: bool = False) -> bool:
+    """Does this exit rest at the touch first (True) or cross at once (False)?
+
+    A leg whose twin has already closed never waits, whatever the spread's reason: it is
+    naked until it is out.
+    """
+    return exit_reason in PATIENT_EXIT_REASONS and not twin_closed
 
 
 # FreqTrade config sections of the two order modes (the one definition; config.json and the

@@ -16,7 +16,7 @@
 
 The host class provides: settings, config, dp, book, tags, live, order_types, timeframe,
 _tf_minutes, _cache (analysed candles with close, high and low), _top_up_prices, _candles_of,
-_close_at and the hyperoptable `cost_margin` parameter.
+_close_at, _twin_closed and the hyperoptable `cost_margin` parameter.
 """
 
 from __future__ import annotations
@@ -152,19 +152,20 @@ class CostMixin:
         return resting_price_backtest(close, buy=buy, tick=tick)
 
     def _crossing(self, pair: str, *, buy: bool) -> float | None:
-        """Live: a marketable limit through the opposite touch of the order book."""
+        """Live: a marketable limit through the opposite touch of the order book; None when
+        the book cannot be read (the caller keeps or falls back, and says so)."""
         try:
             book = self.dp.orderbook(pair, 1)
             bid = book["bids"][0][0] if book.get("bids") else None
             ask = book["asks"][0][0] if book.get("asks") else None
-        except Exception:  # no book: the caller decides
+            return crossing_price(
+                buy=buy,
+                best_bid=_price_or_none(bid),
+                best_ask=_price_or_none(ask),
+                max_slippage_bps=self.settings.crossing_slippage_bps,
+            )
+        except Exception:  # a garbage or missing answer: no book this loop
             return None
-        return crossing_price(
-            buy=buy,
-            best_bid=bid,
-            best_ask=ask,
-            max_slippage_bps=self.settings.crossing_slippage_bps,
-        )
 
     def custom_entry_price(
         self,
@@ -208,7 +209,10 @@ class CostMixin:
             return proposed_rate
         buy = bool(trade.is_short)
         live = self.dp.runmode in LIVE_MODES
-        if exit_waits(exit_tag):
+        # Live, a leg following its closed twin out carries the spread's reason (maybe a
+        # patient one) yet crosses. A backtest decides both legs' exits in one pass: there the
+        # twin that filled first is no reason to cross.
+        if exit_waits(exit_tag, twin_closed=live and self._twin_of_trade_closed(trade)):
             if live:
                 return proposed_rate  # the touch (exit_pricing side "same")
             tag = self.tags.tag_of(trade)
@@ -278,6 +282,10 @@ class CostMixin:
         fill, _ = self._backtest_entry_fill(pair, current_time, buy=side == "long")
         return fill is BacktestFill.NO_SPREAD
 
+    def _twin_of_trade_closed(self, trade: Trade) -> bool:
+        tag = self.tags.tag_of(trade)
+        return tag is not None and self._twin_closed(tag)
+
     def top_up_price(self, pair: str, current_entry_rate: float, *, buy: bool) -> float:
         """Live: the price of a hedging top-up, decided once for its stake and its order."""
         if not self._maker_first:
@@ -292,6 +300,14 @@ class CostMixin:
         crossing = self._crossing(pair, buy=buy)
         if crossing is not None:
             return crossing
+        log(
+            logger,
+            Category.EXECUTION,
+            None,
+            "order book unreadable: crossing from FreqTrade's price instead",
+            pair=pair,
+            price=proposed_rate,
+        )
         return through_touch(
             proposed_rate, buy=buy, max_slippage_bps=self.settings.crossing_slippage_bps
         )
@@ -399,7 +415,17 @@ class CostMixin:
         # Live: the opposite touch; a backtest: the new candle's open, which fills at once.
         live = self.dp.runmode in LIVE_MODES
         price = self._crossing(pair, buy=buy) if live else proposed_rate
-        if price is None or price == current_order_rate:
+        if price is None:
+            log(
+                logger,
+                Category.EXECUTION,
+                trade.enter_tag,
+                "order book unreadable: keeping the resting order, crossing next loop",
+                pair=pair,
+                side=order.ft_order_side,
+            )
+            return current_order_rate
+        if price == current_order_rate:
             return current_order_rate
         self._announce_reprice(trade, order, pair, buy=buy)
         log(
@@ -449,6 +475,13 @@ class CostMixin:
             purpose=Purpose.ENTRY if is_entry else Purpose.EXIT,
             qty_base=float(order.safe_remaining),
         )
+
+
+def _price_or_none(value: Any) -> float | None:
+    """A book level's price as ccxt parsed it; None when the answer carried no number."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
 
 
 def _half_life(spread: np.ndarray) -> float:

@@ -1,6 +1,8 @@
 """The strategy's live (dry_run false) duties, as a mixin of `CointPairsStrategy`.
 
 FreqTrade 2026.9 offers per-pair callbacks only; a spread needs both legs handled together.
+- at start (live and dry-run): the loop guards — order-book answers checked, a re-price that
+  cannot read the book keeps its order (statarb.ft.loop_guard);
 - every loop (`bot_loop_start`, not under FreqTrade's exit lock): the manual-review flag as a
   global FreqTrade lock (visible in `/api/v1/locks`), the ghost check of every order 5 s after it
   was placed, the hedging plan of each spread (opening a missing twin directly through the bot:
@@ -29,7 +31,9 @@ from freqtrade.persistence import Order, PairLocks, Trade
 
 from statarb.execution.hedging import MAX_RETRIES, HedgeAction, HedgeKind
 from statarb.execution.journal import IntentStatus
+from statarb.ft.loop_guard import guard_replace_order
 from statarb.ft.trades import freqtrade_bot, market_of
+from statarb.live.book_reads import install_book_read_guard
 from statarb.live.execution import LegSnapshot, LiveExecution
 from statarb.pairs_config import PairsConfigError, describe_pairs_change, load_pairs_config
 from statarb.safety.log import Category, log
@@ -56,6 +60,9 @@ class LiveMixin:
         # second leg follows with the same reason, not as a lone leg whose twin vanished.
         self._exiting: dict[SpreadKey, str] = {}
         self._live_z: dict[SpreadKey, tuple[float, float]] = {}
+        if self.dp.runmode not in (RunMode.LIVE, RunMode.DRY_RUN):
+            return
+        self._guard_the_loop()
         if self.dp.runmode is not RunMode.LIVE:
             return
         user_data = Path(self.config.get("user_data_dir", "user_data"))
@@ -75,6 +82,18 @@ class LiveMixin:
             "guarded order seam installed",
             journal=str(self.live.journal.path),
         )
+
+    def _guard_the_loop(self) -> None:
+        """A garbage answer from the exchange must not stop FreqTrade's loop (dry-run reads
+        the real exchange's book too): checked book reads, a re-price that fails keeps its
+        order (statarb.ft.loop_guard)."""
+        install_book_read_guard(self.dp._exchange._api)
+        try:
+            bot = freqtrade_bot(self.dp)
+        except RuntimeError as exc:
+            log(logger, Category.SAFETY, None, "re-pricing guard not installed", error=str(exc))
+            return
+        guard_replace_order(bot)
 
     def notify(self, line: str) -> None:
         """Send a [SAFETY] line through FreqTrade's messaging (Telegram/webhook if set up)."""

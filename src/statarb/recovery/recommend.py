@@ -205,8 +205,8 @@ def lone_leg(
         return (
             f"{head} The twin's trade #{closed_twin.trade_id} was closed at {when}: the bot "
             "stopped halfway through closing the spread. At start the strategy closes this leg "
-            "too (exit reason twin_closed) and never re-opens the twin. Confirm no trade of the "
-            "spread is left open, or close this leg on Binance."
+            "too, following its twin out (under the twin's exit reason), and never re-opens the "
+            "twin. Confirm no trade of the spread is left open, or close this leg on Binance."
         )
     if twin_state == "orphan" and adopted:
         return (
@@ -226,8 +226,8 @@ def lone_leg(
     if twin_state == "ghost":
         return (
             f"{head} The twin's DB trade has no position on the exchange (ghost trade): once "
-            "FreqTrade closes that trade, the strategy closes this leg (twin_closed). Confirm "
-            "it did, or close it on Binance."
+            "FreqTrade closes that trade, the strategy closes this leg too, following its twin "
+            "out. Confirm it did, or close it on Binance."
         )
     return (
         f"{head} The bot holds no trade for the twin (its entry was refused, lost before "

@@ -30,6 +30,7 @@ SPREAD_COLUMNS = (
     "spread",
     "spread_z",
     "coint_ok",
+    "coint_pvalue",
 )
 
 
@@ -67,6 +68,7 @@ def spread_columns(
             "spread": np.nan,
             "spread_z": np.nan,
             "coint_ok": False,
+            "coint_pvalue": np.nan,
         },
         index=index,
     )
@@ -87,9 +89,10 @@ def spread_columns(
             index=close_a.index,
         )
         z = rolling_zscore(spread, entry.mean_reversion_window)
-        ok = stationarity_flags(
+        pvalues = retest_pvalues(
             spread, dates, mask, timeframe_minutes=timeframe_minutes, params=retest
         )
+        ok = pvalues <= retest.max_pvalue  # NaN (no verdict yet): False
         out.loc[mask, "spread_pair"] = entry.pair_id
         out.loc[mask, "spread_role"] = str(active.role)
         out.loc[mask, "hedge_ratio"] = entry.hedge_ratio
@@ -98,10 +101,11 @@ def spread_columns(
         out.loc[mask, "spread"] = spread[mask]
         out.loc[mask, "spread_z"] = z[mask]
         out.loc[mask, "coint_ok"] = ok[mask]
+        out.loc[mask, "coint_pvalue"] = pvalues[mask]
     return out
 
 
-def stationarity_flags(
+def retest_pvalues(
     spread: pd.Series,
     dates: pd.Series,
     mask: np.ndarray,
@@ -109,11 +113,13 @@ def stationarity_flags(
     timeframe_minutes: int,
     params: RetestParams,
 ) -> pd.Series:
-    """True where the last re-test (at or before the candle) found the spread stationary.
+    """The ADF p-value of the last re-test at or before each candle (NaN before the first);
+    the spread counts as stationary where it is <= `params.max_pvalue`.
 
     Re-test points are candles whose open time is a multiple of `every` candles since the epoch,
     so a backtest and a live bot test at the same moments. Each test uses the `window` candles
-    ending at its point; the answer holds until the next point. Before the first point: False.
+    ending at its point; the answer holds until the next point. A window with a missing close,
+    or a constant spread, is not evidence of mean reversion: p = 1.
     """
     minutes = epoch_minutes(dates)
     is_point = (minutes // timeframe_minutes) % params.every == 0
@@ -130,14 +136,14 @@ def stationarity_flags(
             continue
         window = values[pos + 1 - params.window : pos + 1]
         if not np.isfinite(window).all():
-            result.iloc[pos] = 0.0
+            result.iloc[pos] = 1.0
             continue
         try:
             pvalue = adf_test(window, maxlag=params.lag, autolag=None, regression="c").pvalue
         except StatsInputError:
             pvalue = 1.0  # constant or degenerate spread: not evidence of mean reversion
-        result.iloc[pos] = 1.0 if pvalue <= params.max_pvalue else 0.0
-    return result.ffill().fillna(0.0).astype(bool)
+        result.iloc[pos] = float(pvalue)
+    return result.ffill()
 
 
 def model_features(

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from statarb.costs.entry_cost import CostView, EntryCostInputs, judge_entry_cost
 from statarb.pairs_config import PairEntry
+from statarb.spread.blocks import Block
 from statarb.spread.client_ids import Leg
 from statarb.spread.legs import LegTag
 from statarb.spread.signals import (
@@ -85,6 +86,11 @@ class EntryDecision:
     # again on the next loop. Live, FreqTrade fetches each leg's candles on its own, and one
     # can arrive a loop later; a final "no" then would drop the signal for the whole candle.
     final: bool = True
+    # A refusal by a block that stands beyond this candle (review flag, failed re-test, cost
+    # gate): the strategy reports it once per change (statarb.spread.blocks), not per candle.
+    block: Block | None = None
+    # The blocks this decision's checks found absent (it got past them).
+    lifts: tuple[Block, ...] = ()
 
     def leg_side(self, leg: Leg) -> str:
         """'long' or 'short' for a leg of an approved spread."""
@@ -109,11 +115,22 @@ class LegPlan:
 def decide_entry(ctx: EntryContext) -> EntryDecision:
     """Approve or refuse a spread entry; the reason is a short, loggable sentence."""
 
-    def refuse(reason: str, direction: int = 0) -> EntryDecision:
-        return EntryDecision(ctx.entry.pair_id, ctx.signal_candle, False, reason, direction)
+    passed: list[Block] = []  # the standing blocks checked and found absent so far
+
+    def refuse(reason: str, direction: int = 0, block: Block | None = None) -> EntryDecision:
+        return EntryDecision(
+            ctx.entry.pair_id,
+            ctx.signal_candle,
+            False,
+            reason,
+            direction,
+            block=block,
+            lifts=tuple(passed),
+        )
 
     if ctx.review_flag_raised:
-        return refuse("manual review pending: no new spreads")
+        return refuse("manual review pending: no new spreads", block=Block.REVIEW)
+    passed.append(Block.REVIEW)
     z = ctx.z
     forced = ctx.forced_direction is not None
     if forced:
@@ -136,7 +153,9 @@ def decide_entry(ctx: EntryContext) -> EntryDecision:
     else:
         return refuse(f"z={z:.2f} not in an entry zone")
     if not forced and not ctx.cointegrated:
-        return refuse("trailing cointegration re-test failed", direction)
+        return refuse("trailing cointegration re-test failed", direction, Block.RETEST)
+    if not forced:
+        passed.append(Block.RETEST)
     if ctx.pair_already_open:
         return refuse("spread already open for this pair", direction)
     if ctx.busy_legs:
@@ -172,7 +191,7 @@ def decide_entry(ctx: EntryContext) -> EntryDecision:
     cost_note = ""
     if not forced and ctx.cost is not None:
         if ctx.cost.problem is not None or ctx.cost.params is None:
-            return refuse(f"cost check impossible: {ctx.cost.problem}", direction)
+            return refuse(f"cost check impossible: {ctx.cost.problem}", direction, Block.COST)
         verdict = judge_entry_cost(
             EntryCostInputs(
                 z=z,
@@ -193,8 +212,10 @@ def decide_entry(ctx: EntryContext) -> EntryDecision:
             ctx.cost.params,
         )
         if not verdict.ok:
-            return refuse(f"too small to pay its costs: {verdict.reason}", direction)
+            return refuse(f"too small to pay its costs: {verdict.reason}", direction, Block.COST)
         cost_note = f"; {verdict.reason}"
+    if not forced:  # paid its costs, or the cost gate is off
+        passed.append(Block.COST)
     try:
         budget = spread_budget_notional_usdt(
             balance_usdt=ctx.balance_usdt,
@@ -229,4 +250,5 @@ def decide_entry(ctx: EntryContext) -> EntryDecision:
         else f"open {kind} spread at z={z:.2f}{cost_note}",
         direction,
         size,
+        lifts=tuple(passed),
     )

@@ -23,6 +23,19 @@ class ExitReason(StrEnum):
     REVERTED = "z_reverted"
     STOP = "z_stop"
     TWIN_MISSING = "twin_missing"
+    TWIN_CLOSED = "twin_closed"  # a follower whose spread's own reason is unknown
+
+
+def follower_exit_reason(spread_reason: str | None, twin_exit_reason: str | None) -> str:
+    """The exit reason of a leg whose twin has already closed: the spread's, not its own.
+
+    Both legs of a spread leave for one reason, so FreqTrade's reports (and the cost split per
+    exit reason) group them: the reason this process decided or confirmed the spread's exit
+    with; else the one its closed twin carries (after a restart, or a twin closed by hand or by
+    the exchange); `twin_closed` only when neither is known. Which leg followed which is the
+    log's business, not the reason's.
+    """
+    return spread_reason or twin_exit_reason or str(ExitReason.TWIN_CLOSED)
 
 
 @dataclass(frozen=True)

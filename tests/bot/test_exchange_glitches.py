@@ -1,0 +1,139 @@
+"""A transient exchange glitch never stops the bot — a live bot (`freqtrade trade`, dry_run
+false, maker-first orders) on the local exchange.
+
+Protects against issue 16, found by a random probe: one garbage answer to the order-book
+request for a coin whose maker entry was resting made FreqTrade's re-pricing of that order
+(`replace_order`, at the next candle) raise `PricingError` outside every `except` of its loop,
+and `freqtrade trade` exited holding four open trades — every exit and stop unwatched until a
+person restarted it. Now a book answer that cannot price an order is a `TemporaryError`
+FreqTrade retries, and a re-price that still fails keeps the order as it is for this loop,
+says so in one `[EXECUTION]` line, and is tried again next loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from support.live_bot import (
+    LEG_A,
+    LEG_B,
+    LiveBot,
+    accepted_twice,
+    assert_sides_agree,
+    dump,
+    flat,
+    lock_signal_entries,
+    new_lines,
+    running_live_bot,
+    unlock_signal_entries,
+)
+
+pytestmark = pytest.mark.bot
+
+SOL = "SOLUSDT"
+# A resting maker entry outlives the candle it was placed in, so FreqTrade re-prices it when
+# the next candle closes (its replace_order path) before the strategy's maker timeout ends it.
+MAKER_TIMEOUT_S = 90
+TIMEOUTS = {"entry": 120, "exit": 120, "exit_timeout_count": 1, "unit": "seconds"}
+ENTRY_Z, OPEN_Z, STOP_Z = 3.0, 7.0, 12.0  # room: moving leg A away from its order lowers z
+ORDER_ENDPOINT = "POST /fapi/v1/order"
+DEPTH_ENDPOINT = "GET /fapi/v1/depth"
+HOLD_MS = 2500  # the exchange holds leg A's entry request this long before processing it
+AWAY = 0.01  # leg A's price moves 1 % away from its resting order: it stays unfilled
+KEPT = "re-pricing failed: keeping the working order this loop"
+
+
+@pytest.fixture(scope="module")
+def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveBot]:
+    with running_live_bot(
+        tmp_path_factory.mktemp("exchange_glitches"),
+        pair_ids=("SOL_ADA",),
+        pair_overrides={"z_score_threshold": ENTRY_Z, "stop_loss_z": STOP_Z},
+        order_mode="maker_first",
+        statarb={"maker_timeout_s": MAKER_TIMEOUT_S, "cost_gate": False},
+        freqtrade={"unfilledtimeout": TIMEOUTS},
+    ) as running:
+        yield running
+
+
+def entries_on_exchange(bot: LiveBot, symbol: str) -> list[dict]:
+    return [o for o in bot.exchange.admin.orders(symbol) if not o["reduceOnly"]]
+
+
+def settled(bot: LiveBot) -> bool:
+    """No order working in the bot, the bot holds what the exchange holds, and that is no
+    position or a whole spread (a lone leg is still being completed by the hedging plan)."""
+    if bot.rows("select id from orders where ft_is_open = 1"):
+        return False
+    held = bot.bot_positions()
+    return bot.exchange_positions() == pytest.approx(held) and set(held) in (set(), {LEG_A, LEG_B})
+
+
+def test_garbage_book_answers_while_a_maker_entry_rests_keep_the_order_and_the_bot_running(
+    bot: LiveBot,
+) -> None:
+    lock_signal_entries(bot)
+    log_start = len(bot.log())
+    orders_start = len(bot.order_log())
+    bot.exchange.admin.inject_fault(
+        "latency", endpoint=ORDER_ENDPOINT, symbol=SOL, reduce_only=False, latency_ms=HOLD_MS
+    )
+    bot.push_spread_z(OPEN_Z)
+    # Unlocked once a candle closed at that z: the signal the bot then trades is this one.
+    bot.run_loops(63 - datetime.now(UTC).second)
+    unlock_signal_entries(bot)
+    sent_a = bot.wait_for(
+        lambda: [
+            line
+            for line in new_lines(bot, log_start).splitlines()
+            if "sending leg" in line and "leg=A" in line
+        ],
+        150,
+        "the spread's leg A to be sent",
+    )
+    # Leg A's order was priced at the touch and is held by the exchange; its price moves away
+    # meanwhile (down from a sell, up from a buy), so the order rests.
+    sells = "side=short" in sent_a[0]
+    bot.exchange.admin.price_shock(SOL, factor=1 - AWAY if sells else 1 + AWAY)
+    [resting] = bot.wait_for(
+        lambda: [o for o in entries_on_exchange(bot, SOL) if o["status"] == "NEW"],
+        30,
+        "leg A's maker entry resting on the exchange",
+    )
+    entries_before = [o["orderId"] for o in entries_on_exchange(bot, SOL)]
+    # Garbage order-book answers for leg A's coin from just before the next candle closes
+    # (FreqTrade re-prices the resting order then) for several loops.
+    bot.run_loops(max(0, 52 - datetime.now(UTC).second))
+    bot.exchange.admin.inject_fault("garbage", endpoint=DEPTH_ENDPOINT, symbol=SOL, count=-1)
+    bot.wait_for(lambda: KEPT in new_lines(bot, log_start), 60, "the re-price to meet garbage")
+    bot.run_loops(5)  # five more loops of garbage: the bot keeps going
+    bot.exchange.admin.clear_faults()
+
+    # The order stayed as it was through the glitch and is still managed after it: the maker
+    # timeout ends it (or the market fills it); a lone leg B then gets its twin at market.
+    assert [o["orderId"] for o in entries_on_exchange(bot, SOL)] == entries_before
+    bot.wait_for(
+        lambda: next(
+            o["status"] != "NEW"
+            for o in entries_on_exchange(bot, SOL)
+            if o["orderId"] == resting["orderId"]
+        ),
+        MAKER_TIMEOUT_S + 30,
+        "leg A's resting entry to be filled or cancelled by the bot",
+    )
+    bot.wait_for(lambda: settled(bot), 120, "flat or a whole spread, agreed, no order working")
+    assert bot.alive()
+    log = new_lines(bot, log_start)
+    kept = [line for line in log.splitlines() if KEPT in line]
+    assert kept and all("[EXECUTION] SOL_ADA" in line and LEG_A in line for line in kept), kept
+    assert "Stopping trader" not in log and "Fatal exception" not in log
+    assert not accepted_twice(bot.order_log()[orders_start:]), dump(bot.order_log()[orders_start:])
+    assert_sides_agree(bot)
+    held = bot.bot_positions()
+    if held:  # the spread opened after all (leg A filled, or its twin came at market)
+        assert (held[LEG_A] > 0) != (held[LEG_B] > 0), held
+        bot.force_exit_all()
+    bot.wait_for(lambda: flat(bot), 120, "flat after the scenario")
