@@ -160,6 +160,46 @@ def test_the_cancellation_bound_is_what_sends_a_pair_to_its_own_residual(monkeyp
     np.testing.assert_allclose(bilinear.half_life, residual.half_life, rtol=1e-9)
 
 
+def spikes(n: int, at: dict[int, float]) -> np.ndarray:
+    x = np.zeros(n)
+    for row, value in at.items():
+        x[row] = value
+    return x
+
+
+def test_spiky_legs_get_the_exact_t_statistic_not_one_from_two_roundings_of_the_residual() -> None:
+    # One spike per leg: an ill-conditioned ADF regression (Cholesky pivots ~0.01). Core sums
+    # and edge rows built from two roundings of the same differences were 1.3e-8 off in t.
+    a = spikes(37, {35: 1.0})
+    b = spikes(37, {0: 5_189_169.0, 10: 1.0, 27: 100.0})
+    result = engle_granger_batch(np.column_stack([a, b]))
+    exact_t = -0.054940568114626824  # rational arithmetic on the exact residual, lag 9
+    assert result.lag[0] == 9
+    assert abs(result.stat[0] - exact_t) <= 1e-11
+    assert abs(result.stat[0] - engle_granger(a, b).stat) <= T_TOL
+
+
+def test_a_coin_too_small_to_square_is_summed_from_its_residual() -> None:
+    # (7e-160)² is subnormal: sums of squares of that coin keep a few bits, not 53.
+    a = spikes(30, {0: 1.0})
+    b = spikes(30, {9: 7.063854023571819e-160})
+    result = engle_granger_batch(np.column_stack([a, b]))
+    assert result.direct_path_pairs == 1
+    assert abs(result.stat[0] - engle_granger(a, b).stat) <= T_TOL
+
+
+def test_a_regressor_of_rounding_noise_is_refused_as_the_single_pair_test_refuses_it() -> None:
+    # B's 1e-8 moves the residual by its last bit or not at all, depending on the rounding:
+    # a lagged difference that is zero (single test) or 1 ulp (sums) is no regressor.
+    a = spikes(42, {0: 1.0})
+    b = spikes(42, {2: 7.6395558e7, 22: 1e-8})
+    result = engle_granger_batch(np.column_stack([a, b]))
+    with pytest.raises(StatsInputError, match="singular") as single:
+        engle_granger(a, b)
+    assert result.error[0] == str(single.value)
+    assert np.isnan(result.stat[0]) and result.lag[0] == -1
+
+
 def test_small_blocks_give_the_same_numbers_as_one_block() -> None:
     # Blocks bound the memory; the block boundaries must not change any pair.
     x = universe(500, 9, seed=4)

@@ -22,12 +22,15 @@ computed with stacked linear algebra instead of one regression at a time:
    t-statistic is `L[y, level] / L[y, y] x sqrt(dof)` of its batched Cholesky.
 
 Accuracy. The bilinear core sums cancel when the residual is tiny beside its legs (R² near
-1): a pair whose terms exceed its sum by more than `MAX_AMPLIFICATION` takes its core sums
-from its own residual instead (`direct_path_pairs`). Normal equations square the condition
+1): a pair whose terms exceed its sum by more than `MAX_AMPLIFICATION`, or with a coin too
+small to square without underflow, takes its core sums from its own residual instead
+(`direct_path_pairs`). Either way the edge rows use the very differences the core sums are
+made of, so each Gram matrix is that of one design. Normal equations square the condition
 number; on scaled columns of real residuals it is tiny, but any pair whose Cholesky pivots
-fall below `FAST_PATH_MIN_PIVOT` (near-singular design, near-perfect fit) is recomputed by the
-exact QR path of `cointegration.engle_granger`, which also supplies the refusal reason when
-the data are degenerate.
+fall below `FAST_PATH_MIN_PIVOT` (near-singular design, near-perfect fit) or with a regressor
+of rounding noise (`ROUNDING_NOISE`) is recomputed by the exact QR path of
+`cointegration.engle_granger`, which also supplies the refusal reason when the data are
+degenerate.
 
 Threads: BLAS runs single-threaded during the scan (see `statarb.stats.threads`).
 
@@ -61,6 +64,10 @@ from statarb.stats.cointegration import (
 from statarb.stats.halflife import half_life_from_slope
 from statarb.stats.inputs import StatsInputError
 from statarb.stats.threads import single_threaded_blas
+
+# A regressor whose root sum of squares is below this fraction of the residual's (over the whole
+# sample) is rounding noise, not data: its pair goes to the exact path.
+ROUNDING_NOISE = 1e-12
 
 # Below this (scaled) Cholesky pivot the normal equations could lose more than ~1e-10 of
 # relative accuracy; such pairs take the exact QR path instead.
@@ -259,7 +266,10 @@ class _CoinMoments:
     level_diff: np.ndarray  # (p + 1, coins, coins)
     level_level: np.ndarray  # (coins, coins)
     head: np.ndarray  # (coins, p + 1): xc at t = 0 .. p
-    tail: np.ndarray  # (coins, 2p + 1): xc at t = n-1-2p .. n-1
+    head_diff: np.ndarray  # (coins, p): dx at s = 0 .. p-1
+    tail_diff: np.ndarray  # (coins, 2p): dx at s = n-1-2p .. n-2
+    last: np.ndarray  # (coins,): xc at t = n-1
+    underflows: np.ndarray  # (coins,) bool: some products of the coin's values are subnormal
     level_sum: np.ndarray  # (coins,): Σ_{t=0}^{n-2} xc[t]
     p: int
     n: int
@@ -279,11 +289,24 @@ def _coin_moments(xc_t: np.ndarray, p: int) -> _CoinMoments:
         level_diff=level_diff,
         level_level=level_t @ level_t.T,
         head=np.ascontiguousarray(xc_t[:, : p + 1]),
-        tail=np.ascontiguousarray(xc_t[:, n - 1 - 2 * p :]),
+        head_diff=np.ascontiguousarray(dx[:p].T),
+        tail_diff=np.ascontiguousarray(dx[n - 1 - 2 * p :].T),
+        last=xc[n - 1].copy(),
+        underflows=_underflows(xc) | _underflows(dx),
         level_sum=xc[: n - 1].sum(axis=0),
         p=p,
         n=n,
     )
+
+
+# Products of values below this are subnormal: they carry fewer digits than a float64.
+SQRT_SAFE_MIN = float(np.sqrt(np.finfo(np.float64).tiny / np.finfo(np.float64).eps))
+
+
+def _underflows(values: np.ndarray) -> np.ndarray:
+    """Per column: a non-zero value too small to square without losing digits to underflow."""
+    magnitude = np.abs(values)
+    return ((magnitude > 0.0) & (magnitude < SQRT_SAFE_MIN)).any(axis=0)
 
 
 def _bilinear(m: np.ndarray, ia: np.ndarray, ib: np.ndarray, beta: np.ndarray) -> np.ndarray:
@@ -368,33 +391,39 @@ def _scan_block(
             _amplification(gram, ia, ib, beta, ssr),
         ]
     )
-    direct = ~(amp <= MAX_AMPLIFICATION)
+    # The edge rows' differences are those the core sums are made of (here dx_a - β dx_b): a
+    # Gram matrix mixing two roundings of the same d_s is no design's Gram matrix, and an
+    # ill-conditioned ADF regression turns that inconsistency into t-statistic error.
+    r_head = m.head[la] - beta[:, None] * m.head[lb]
+    d_head = m.head_diff[la] - beta[:, None] * m.head_diff[lb]
+    d_tail = m.tail_diff[la] - beta[:, None] * m.tail_diff[lb]
+    direct = ~(amp <= MAX_AMPLIFICATION) | m.underflows[la] | m.underflows[lb]
     if direct.any():
         rows = np.flatnonzero(direct)
-        core_dd[rows], core_ld[rows], core_ll[rows], ssr[rows] = _residual_sums(
-            xc_t, ia[rows], ib[rows], beta[rows], p
-        )
-
-    r_head = m.head[la] - beta[:, None] * m.head[lb]
-    r_tail = m.tail[la] - beta[:, None] * m.tail[lb]
-    edges = _edge_sums(r_head, r_tail, p, work)
+        sums = _residual_sums(xc_t, ia[rows], ib[rows], beta[rows], p)
+        core_dd[rows], core_ld[rows], core_ll[rows], ssr[rows] = sums[:4]
+        d_head[rows], d_tail[rows] = sums[4:]
+    edges = _edge_sums(r_head, d_head, d_tail, p, work)
 
     # Half-life: slope of Δr_t on r_{t-1} with an intercept, rows t = 0 .. n-2. The cross sum
     # comes from Σ r_t Δr_t = (r_{n-1}² - r_0² - Σ Δr_t²) / 2 (telescoping).
     n1 = n - 1
     sum_r = m.level_sum[la] - beta * m.level_sum[lb]
-    first, last = r_head[:, 0], r_tail[:, -1]
+    first, last = r_head[:, 0], m.last[la] - beta * m.last[lb]
     sum_dd = core_dd[:, 0] + edges.head_dd[:, 0, 0] + edges.tail_dd[:, 0, 0]
     sum_rd = 0.5 * ((last - first) * (last + first) - sum_dd)
     sum_rr = core_ll + np.einsum("ij,ij->i", r_head[:, :p], r_head[:, :p])
     slope = (sum_rd - sum_r * (last - first) / n1) / (sum_rr - sum_r * sum_r / n1)
 
     core = _CoreSums(core_dd, core_ld, core_ll)
+    # A regressor this small beside the residual is rounding noise (e.g. a difference of two
+    # residual values that are equal up to their last bit): exactly zero in another rounding.
+    floor = (ROUNDING_NOISE * ROUNDING_NOISE) * ssr
     bad = np.zeros(len(beta), dtype=bool)
     if method == "aic":
         g = _gram(core, edges, p, slice(None), work, level_first=True)
         yy = g[:, p + 1, p + 1].copy()
-        chol, bad_aic = _scaled_cholesky(g)
+        chol, bad_aic = _scaled_cholesky(g, floor)
         bad |= bad_aic
         z2 = chol[:, p + 1, : p + 1] ** 2
         e2 = chol[:, p + 1, p + 1] ** 2
@@ -411,7 +440,7 @@ def _scan_block(
     for lag in np.unique(lags):
         sel = np.flatnonzero(lags == lag)
         g = _gram(core, edges, int(lag), sel, work, level_first=False)
-        chol, bad_refit = _scaled_cholesky(g)
+        chol, bad_refit = _scaled_cholesky(g, floor[sel])
         dof = (n - 1 - lag) - (lag + 1)
         # Order [Δr lags 1..L, level, Δr_t]: t = L[y, level] / L[y, y] x sqrt(dof).
         stat[sel] = chol[:, lag + 1, lag] * np.sqrt(dof) / chol[:, lag + 1, lag + 1]
@@ -429,8 +458,9 @@ def _scan_block(
 
 def _residual_sums(
     xc_t: np.ndarray, ia: np.ndarray, ib: np.ndarray, beta: np.ndarray, p: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The core sums and Σ r_t² of `_scan_block`, from each pair's own residual (few pairs)."""
+) -> tuple[np.ndarray, ...]:
+    """The core sums and Σ r_t² of `_scan_block` from each pair's own residual (few pairs),
+    and that residual's differences at the edge rows (d_0 .. d_{p-1}, d_{n-1-2p} .. d_{n-2})."""
     n = xc_t.shape[1]
     r = xc_t[ia] - beta[:, None] * xc_t[ib]
     d = np.diff(r, axis=1)
@@ -438,7 +468,14 @@ def _residual_sums(
     level = r[:, p : n - 1]
     dd = np.stack([np.einsum("ij,ij->i", core, d[:, p - h : n - 1 - p - h]) for h in range(p + 1)])
     ld = np.stack([np.einsum("ij,ij->i", level, d[:, p - j : n - 1 - j]) for j in range(p + 1)])
-    return dd.T, ld.T, np.einsum("ij,ij->i", level, level), np.einsum("ij,ij->i", r, r)
+    return (
+        dd.T,
+        ld.T,
+        np.einsum("ij,ij->i", level, level),
+        np.einsum("ij,ij->i", r, r),
+        d[:, :p],
+        d[:, n - 1 - 2 * p :],
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -460,10 +497,13 @@ class _EdgeSums:
     head_dd: np.ndarray  # (P, p + 1, p + 1)
     tail_dd: np.ndarray  # (P, p + 1, p + 1)
     r_head: np.ndarray  # (P, p + 1): r_0 .. r_p
+    d_head: np.ndarray  # (P, p): d_0 .. d_{p-1}
 
 
-def _edge_sums(r_head: np.ndarray, r_tail: np.ndarray, p: int, work: _Workspace) -> _EdgeSums:
-    """Edge sums from r_0 .. r_p and r_{n-1-2p} .. r_{n-1} of each pair's residual.
+def _edge_sums(
+    r_head: np.ndarray, d_head: np.ndarray, d_tail: np.ndarray, p: int, work: _Workspace
+) -> _EdgeSums:
+    """Edge sums from r_0 .. r_p, d_0 .. d_{p-1} and d_{n-1-2p} .. d_{n-2} of each pair.
 
     The products are laid out by (head/tail, lag) x position; one product with a 0/1 triangle
     turns them into every partial sum at once.
@@ -471,9 +511,7 @@ def _edge_sums(r_head: np.ndarray, r_tail: np.ndarray, p: int, work: _Workspace)
     k = r_head.shape[0]
     if p == 0:
         zeros = np.zeros((k, 1, 1))
-        return _EdgeSums(zeros, zeros, r_head)
-    d_head = np.diff(r_head, axis=1)  # d_0 .. d_{p-1}
-    d_tail = np.diff(r_tail, axis=1)  # d_{n-1-2p} .. d_{n-2}
+        return _EdgeSums(zeros, zeros, r_head, d_head)
     padded = np.concatenate([np.zeros((k, p)), d_head], axis=1)
     head_lagged = sliding_window_view(padded, p, axis=1)[:, ::-1]  # [h, s] = d_{s-h} (0: s < h)
     tail_lagged = sliding_window_view(d_tail, p, axis=1)[:, ::-1]  # [h, u] = d_{n-1-p+u-h}
@@ -486,16 +524,15 @@ def _edge_sums(r_head: np.ndarray, r_tail: np.ndarray, p: int, work: _Workspace)
     sums = np.matmul(
         products.reshape(-1, p), _suffix_triangle(p), out=work.get("edge_sums", (k * 2 * top, top))
     ).reshape(k, 2 * top, top)
-    return _EdgeSums(head_dd=sums[:, :top], tail_dd=sums[:, top:], r_head=r_head)
+    return _EdgeSums(head_dd=sums[:, :top], tail_dd=sums[:, top:], r_head=r_head, d_head=d_head)
 
 
-def _level_head(r_head: np.ndarray, lag: int) -> tuple[np.ndarray, np.ndarray]:
+def _level_head(r_head: np.ndarray, d: np.ndarray, lag: int) -> tuple[np.ndarray, np.ndarray]:
     """`Σ_{t=lag}^{p-1} r_t d_{t-j}` for j = 0 .. lag, and `Σ_{t=lag}^{p-1} r_t²`."""
     k, top = r_head.shape[0], lag + 1
     p = r_head.shape[1] - 1
     if lag == p:
         return np.zeros((k, top)), np.zeros(k)
-    d = np.diff(r_head, axis=1)
     level = r_head[:, lag:p]
     lagged = sliding_window_view(d, p - lag, axis=1)[:, ::-1]  # [j, u] = d_{lag+u-j}
     return np.einsum("ku,kju->kj", level, lagged), np.einsum("ku,ku->k", level, level)
@@ -519,7 +556,7 @@ def _gram(
     h, the head from s = lag - i and the tail to s = n-2-i. `rows`: the pairs wanted.
     """
     top = lag + 1
-    level_diff, level_level = _level_head(edges.r_head[rows], lag)
+    level_diff, level_level = _level_head(edges.r_head[rows], edges.d_head[rows], lag)
     k = level_level.shape[0]
     source = work.get("gram_source", (k, top * top + top + 1))
     dd = source[:, : top * top].reshape(k, top, top)  # a view: dd[:, i, h] (i + h > lag unused)
@@ -557,15 +594,17 @@ def _gram_index(lag: int, level_first: bool) -> np.ndarray:
     return index.ravel()
 
 
-def _scaled_cholesky(gram: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _scaled_cholesky(gram: np.ndarray, floor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Cholesky factors of the unit-diagonal versions of stacked Gram matrices (scaled in place).
 
     Returns the factors and a mask of matrices that are not safely positive definite (a pivot
-    below FAST_PATH_MIN_PIVOT, or a zero column); those get an identity placeholder.
+    below FAST_PATH_MIN_PIVOT, or a column whose sum of squares is below `floor`, zero
+    included); those get an identity placeholder.
     """
-    d = np.sqrt(np.einsum("...ii->...i", gram))
-    zero = (d == 0.0).any(axis=1)
-    d = np.where(d == 0.0, 1.0, d)
+    squares = np.einsum("...ii->...i", gram)
+    zero = ~(squares > floor[:, None]).all(axis=1)
+    d = np.sqrt(squares)
+    d = np.where(d > 0.0, d, 1.0)
     scaled = gram
     scaled /= d[:, :, None]
     scaled /= d[:, None, :]
