@@ -75,6 +75,7 @@ class Reference:
     exact_pvalue: float
     exact_lag: int
     resid_rel_error: float  # max |coint residual - exact| / max |exact|
+    hedge_ratio: float  # OLS slope of A on B with a constant (coint's first stage)
 
     @property
     def coint_is_accurate(self) -> bool:
@@ -90,7 +91,8 @@ def statsmodels_eg(
     with warnings.catch_warnings(), single_threaded_blas():
         warnings.simplefilter("ignore")
         stat, pvalue, _ = coint(a, b, trend="c", maxlag=maxlag, autolag=autolag)
-        resid = OLS(a, add_trend(b[:, None], "c", prepend=False)).fit().resid
+        first_stage = OLS(a, add_trend(b[:, None], "c", prepend=False)).fit()
+        resid = first_stage.resid
         adf = adfuller(resid, maxlag=maxlag, autolag=autolag, regression="n", result_object=True)
         exact = exact_residual(a, b)
         ex = adfuller(exact, maxlag=maxlag, autolag=autolag, regression="n", result_object=True)
@@ -102,6 +104,7 @@ def statsmodels_eg(
         exact_pvalue=float(mackinnonp(ex.statistic, regression="c", N=2)),
         exact_lag=int(ex.lags),
         resid_rel_error=float(np.abs(resid - exact).max() / np.abs(exact).max()),
+        hedge_ratio=float(first_stage.params[0]),
     )
 
 

@@ -10,11 +10,12 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from stats_sim import ar1, log_random_walks, statsmodels_eg
+from stats_sim import ar1, log_random_walks, random_walk, statsmodels_eg
 
+from statarb.stats import batch
 from statarb.stats.batch import all_unordered_pairs, engle_granger_batch
 from statarb.stats.cointegration import engle_granger
 from statarb.stats.halflife import ou_half_life
@@ -79,6 +80,124 @@ def test_batch_equals_statsmodels_coint_on_a_realistic_universe() -> None:
         assert abs(result.pvalue[i] - ref.pvalue) <= P_TOL
     planted = (result.leg_a == 0) & (result.leg_b == 1)
     assert result.pvalue[planted][0] < 1e-4
+
+
+@st.composite
+def small_pairs(draw: st.DrawFn) -> np.ndarray:
+    """Closes [A, B, C]: A on B cointegrated (φ < 1) or not (φ = 1), C an unrelated coin.
+
+    Levels from 0.01 to 100,000, either sign of hedge ratio, and residuals from 0.3 % of B's
+    step (sums that cancel: the kernel must notice) to 5x.
+    """
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    n = draw(st.integers(40, 400))
+    level_b = 10 ** draw(st.floats(-2, 5))
+    sd_b = level_b * draw(st.floats(0.001, 0.03))
+    b = random_walk(n, level_b, sd_b, rng)
+    hedge = 10 ** draw(st.floats(-2, 2)) * draw(st.sampled_from([1.0, -1.0]))
+    phi = draw(st.sampled_from([0.0, 0.5, 0.9, 0.99, 1.0]))
+    noise_sd = abs(hedge) * sd_b * 10 ** draw(st.floats(-2.5, 0.7))
+    a = 3.0 * abs(hedge) * level_b + hedge * b + ar1(n, phi, noise_sd, rng)
+    c = random_walk(n, 10 ** draw(st.floats(-2, 5)), 1.0, rng)
+    return np.column_stack([a, b, np.abs(c) + 1.0])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    x=small_pairs(),
+    maxlag=st.one_of(st.none(), st.integers(0, 6)),
+    autolag=st.sampled_from(["aic", None]),
+)
+def test_the_kernel_equals_statsmodels_coint_on_cointegrated_and_unrelated_pairs(
+    x, maxlag, autolag
+) -> None:
+    # A pair scored differently from statsmodels is a p-value the FDR control cannot trust:
+    # every pair, both directions, the same lag, t, p and hedge ratio.
+    pairs = [[0, 1], [1, 0], [0, 2], [2, 1]]
+    refs = [statsmodels_eg(x[:, i], x[:, j], maxlag, autolag) for i, j in pairs]
+    # Where statsmodels' raw-level first stage loses digits (or calls the legs collinear and
+    # answers t = -inf) there is no statsmodels number to equal; see the cointegration tests.
+    assume(all(ref.coint_is_accurate and np.isfinite(ref.stat) for ref in refs))
+    result = engle_granger_batch(x, pairs, maxlag=maxlag, autolag=autolag)
+    for i, ref in enumerate(refs):
+        assert result.error[i] is None
+        assert result.lag[i] == ref.lag
+        assert abs(result.stat[i] - ref.stat) <= T_TOL
+        assert abs(result.pvalue[i] - ref.pvalue) <= P_TOL
+        assert result.hedge_ratio[i] == pytest.approx(ref.hedge_ratio, rel=1e-9)
+
+
+def test_a_residual_tiny_beside_its_legs_is_summed_from_itself_not_from_cancelling_sums() -> None:
+    # R² = 1 - 1e-5: the bilinear sums (A·A - 2β A·B + β² B·B) cancel five digits, enough
+    # to move t by ~1e-8 and an AIC tie to another lag. That pair's sums come from its residual.
+    rng = np.random.default_rng(12)
+    n = 2_000
+    b = random_walk(n, 30_000.0, 60.0, rng)
+    a = 100.0 + 0.5 * b + ar1(n, 0.95, 0.2, rng)
+    c = random_walk(n, 2.0, 0.01, rng)
+    x = np.column_stack([a, b, c])
+    result = engle_granger_batch(x, [[0, 1], [0, 2]])
+    assert result.direct_path_pairs == 1
+    assert 1.0 - result.r_squared[0] < 1e-4
+    for i, (p, q) in enumerate([(0, 1), (0, 2)]):
+        ref = statsmodels_eg(x[:, p], x[:, q], None, "aic")
+        assert result.lag[i] == ref.exact_lag
+        assert abs(result.stat[i] - ref.exact_stat) <= T_TOL
+        assert abs(result.pvalue[i] - ref.exact_pvalue) <= P_TOL
+
+
+def test_the_cancellation_bound_is_what_sends_a_pair_to_its_own_residual(monkeypatch) -> None:
+    # The same pairs with the bound lifted (every pair bilinear) and at zero (every pair
+    # from its residual) agree to far below the tolerance on ordinary pairs.
+    x = universe(600, 6, seed=13, planted=2)
+    monkeypatch.setattr(batch, "MAX_AMPLIFICATION", np.inf)
+    bilinear = engle_granger_batch(x)
+    monkeypatch.setattr(batch, "MAX_AMPLIFICATION", 0.0)
+    residual = engle_granger_batch(x)
+    assert bilinear.direct_path_pairs == 0 and residual.direct_path_pairs == len(x.T) * 5 // 2
+    np.testing.assert_array_equal(bilinear.lag, residual.lag)
+    np.testing.assert_allclose(bilinear.stat, residual.stat, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(bilinear.half_life, residual.half_life, rtol=1e-9)
+
+
+def spikes(n: int, at: dict[int, float]) -> np.ndarray:
+    x = np.zeros(n)
+    for row, value in at.items():
+        x[row] = value
+    return x
+
+
+def test_spiky_legs_get_the_exact_t_statistic_not_one_from_two_roundings_of_the_residual() -> None:
+    # One spike per leg: an ill-conditioned ADF regression (Cholesky pivots ~0.01). Core sums
+    # and edge rows built from two roundings of the same differences were 1.3e-8 off in t.
+    a = spikes(37, {35: 1.0})
+    b = spikes(37, {0: 5_189_169.0, 10: 1.0, 27: 100.0})
+    result = engle_granger_batch(np.column_stack([a, b]))
+    exact_t = -0.054940568114626824  # rational arithmetic on the exact residual, lag 9
+    assert result.lag[0] == 9
+    assert abs(result.stat[0] - exact_t) <= 1e-11
+    assert abs(result.stat[0] - engle_granger(a, b).stat) <= T_TOL
+
+
+def test_a_coin_too_small_to_square_is_summed_from_its_residual() -> None:
+    # (7e-160)² is subnormal: sums of squares of that coin keep a few bits, not 53.
+    a = spikes(30, {0: 1.0})
+    b = spikes(30, {9: 7.063854023571819e-160})
+    result = engle_granger_batch(np.column_stack([a, b]))
+    assert result.direct_path_pairs == 1
+    assert abs(result.stat[0] - engle_granger(a, b).stat) <= T_TOL
+
+
+def test_a_regressor_of_rounding_noise_is_refused_as_the_single_pair_test_refuses_it() -> None:
+    # B's 1e-8 moves the residual by its last bit or not at all, depending on the rounding:
+    # a lagged difference that is zero (single test) or 1 ulp (sums) is no regressor.
+    a = spikes(42, {0: 1.0})
+    b = spikes(42, {2: 7.6395558e7, 22: 1e-8})
+    result = engle_granger_batch(np.column_stack([a, b]))
+    with pytest.raises(StatsInputError, match="singular") as single:
+        engle_granger(a, b)
+    assert result.error[0] == str(single.value)
+    assert np.isnan(result.stat[0]) and result.lag[0] == -1
 
 
 def test_small_blocks_give_the_same_numbers_as_one_block() -> None:
