@@ -39,6 +39,6 @@ HEALTHCHECK --interval=60s --timeout=10s --start-period=2m --retries=5 \
 
 # Preflight, then scripts/state_recovery.py, then `exec freqtrade <CMD>` so FreqTrade is PID 1
 # and receives docker's SIGTERM (src/statarb/ops/entrypoint.py). The official ENTRYPOINT is
-# `freqtrade`, which would swallow a compose `command: sh -c ...` (SPEC §6).
+# `freqtrade`, which would swallow a compose `command: sh -c ...` (docs/design.md §6.1).
 ENTRYPOINT ["python", "/freqtrade/scripts/entrypoint.py"]
 CMD ["trade", "--config", "/freqtrade/config.json", "--logfile", "/freqtrade/user_data/logs/freqtrade.log"]

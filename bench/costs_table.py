@@ -3,8 +3,8 @@
 
 One offline backtest per variant (walk-forward pair selection, as production), each spread's
 money split by `statarb.accounting` (gross, fees, funding, slippage, net) and the max drawdown of
-the spreads' net. Variants: the spec's rules; cost-aware entries; cost-aware + the FreqAI model
-gate; and each of those with maker-first orders instead of taker.
+the spreads' net. Variants: the rules of docs/design.md §2; cost-aware entries; cost-aware + the
+FreqAI model gate; and each of those with maker-first orders instead of taker.
 
 With --in-sample, the same variants also run on pairs chosen on the traded period itself
 (relaxed thresholds, best pairs by p-value): look-ahead, labelled as such, only to see the cost

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""The daily pair re-scan of production (SPEC §4: pairs_config.json is re-tested every 24 h).
+"""The daily pair re-scan of production (docs/design.md §4.2: pairs_config.json is re-tested
+every 24 h).
 
 Scans the universe (the config's `exchange.pair_whitelist`) on the last
 `statarb.scan_lookback_candles` closed candles (or --lookback-candles / --lookback-days), in the

@@ -1,8 +1,8 @@
 """The strategy's own settings: the `statarb` section of FreqTrade's config.json.
 
-FreqTrade validates its own keys and ignores unknown ones silently (SPEC §6: the original's
-`max_stake_amount` was ignored), so our section is validated here, strictly: a typo is an
-error at start, not a default in production.
+FreqTrade validates its own keys and ignores unknown ones silently (docs/design.md §6.13: the
+original's `max_stake_amount` was ignored), so our section is validated here, strictly: a typo
+is an error at start, not a default in production.
 """
 
 from __future__ import annotations

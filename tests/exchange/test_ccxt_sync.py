@@ -159,10 +159,10 @@ def test_limit_order_rests_is_listed_and_cancels(client: ccxt.Exchange):
 def test_open_orders_without_a_symbol_hide_futures_orders_unless_the_type_is_given(
     client: ccxt.Exchange,
 ):
-    """SPEC §6: without a symbol ccxt refuses (a warning raised as ExchangeError); once that is
-    acknowledged, ``binance`` asks the *spot* account — which, on Binance and here, answers []
-    although futures orders exist. ``binanceusdm`` asks futures. A symbol or ``type: swap`` is
-    the safe call."""
+    """docs/design.md §6.6: without a symbol ccxt refuses (a warning raised as ExchangeError);
+    once that is acknowledged, ``binance`` asks the *spot* account — which, on Binance and here,
+    answers [] although futures orders exist. ``binanceusdm`` asks futures. A symbol or
+    ``type: swap`` is the safe call."""
     place_limit_away(client, ETH, "buy", 0.5)
     place_limit_away(client, BTC, "sell", 0.01)
     with pytest.raises(ccxt.ExchangeError, match="without specifying a symbol"):
@@ -196,7 +196,7 @@ def test_short_position_has_side_short_and_positive_contracts(client: ccxt.Excha
     client.create_order(ETH, "market", "sell", 1.2)
     (pos,) = client.fetch_positions([ETH])
     assert pos["side"] == "short"
-    assert pos["contracts"] == 1.2  # positive: the side says short (SPEC §6)
+    assert pos["contracts"] == 1.2  # positive: the side says short (docs/design.md §6.5)
     assert pos["info"]["positionAmt"] == "-1.200"
     assert pos["marginMode"] == "isolated"
     assert pos["liquidationPrice"] > pos["entryPrice"]

@@ -1,6 +1,6 @@
-"""The Dockerfile, the production compose file and the env example say what SPEC §4 and §6 ask:
-a pinned image, a non-root user, a health check, recovery before the bot, the API on the
-host's loopback only, no secret in a committed file, state in the persistent volume."""
+"""The Dockerfile, the production compose file and the env example say what docs/design.md §4.3
+and §6 ask: a pinned image, a non-root user, a health check, recovery before the bot, the API on
+the host's loopback only, no secret in a committed file, state in the persistent volume."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ def test_the_image_runs_as_its_non_root_user_and_apt_runs_only_as_root():
         if keyword == "USER":
             user = rest
         if keyword == "RUN" and "apt-get" in rest:
-            assert user == "root", "apt-get in a RUN as the non-root user fails (SPEC §6)"
+            assert user == "root", "apt-get in a RUN as non-root fails (docs/design.md §6.2)"
     assert user == "ftuser"
 
 
@@ -214,14 +214,14 @@ def test_configs_are_mounted_read_only_and_user_data_persistent(compose_config: 
         assert Path(mount["source"]).name == name
     user_data = mounts["/freqtrade/user_data"]
     assert user_data["type"] == "bind" and not user_data.get("read_only")
-    # ... and the trade database of config.json lands in that volume (SPEC §6).
+    # ... and the trade database of config.json lands in that volume (docs/design.md §6.3).
     config = json.loads((REPO / "config.json").read_text())
     problems = db_problems(config["db_url"], Path(only("WORKDIR")), Path(user_data["target"]))
     assert problems == []
 
 
 def test_compose_runs_the_images_entrypoint_and_command(compose_config: dict[str, Any]):
-    # Overriding the entrypoint explicitly (SPEC §6); same as the image's, so
+    # Overriding the entrypoint explicitly (docs/design.md §6.1); same as the image's, so
     # `docker run` and compose start the bot the same way.
     assert compose_config["entrypoint"] == json.loads(only("ENTRYPOINT"))
     assert compose_config["command"] == json.loads(only("CMD"))

@@ -1,8 +1,8 @@
 """Cost-aware entry: a spread opens only when its expected reversion pays its round trip.
 
-Protects against: opening spreads too quiet to pay four fees (SPEC §5: the rules won 62 % of
-spreads and lost 27 %), mis-scaled returns (per coin vs per gross notional), funding signs
-applied to the wrong leg, and silent passes on missing inputs.
+Protects against: opening spreads too quiet to pay four fees (docs/design.md §5.4: the rules
+won 62 % of spreads and lost 27 %), mis-scaled returns (per coin vs per gross notional), funding
+signs applied to the wrong leg, and silent passes on missing inputs.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Pointing clients at the local exchange: a partial URL override would silently send the rest
-of ccxt's calls to binance.com with real keys (SPEC notes §5)."""
+of ccxt's calls to binance.com with real keys (docs/design.md §4.3)."""
 
 from __future__ import annotations
 

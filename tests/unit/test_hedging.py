@@ -18,7 +18,7 @@ from statarb.execution.hedging import (
 )
 from statarb.spread.client_ids import Leg
 
-BETA = 16.67  # SPEC: 0.5 BTC against 8.335 ETH
+BETA = 16.67  # docs/design.md §2.4: 0.5 BTC against 8.335 ETH
 
 
 def leg(qty: float, *, step: float = 0.001, price: float = 1_000.0, busy: bool = False) -> LegState:

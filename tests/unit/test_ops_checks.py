@@ -65,7 +65,7 @@ RUNNING = {"state": "running", "dry_run": False}
 
 
 def test_a_pinging_api_over_a_stuck_loop_is_critical():
-    # SPEC §6: ping answered while the strategy raised on every candle.
+    # docs/design.md §6.4: ping answered while the strategy raised on every candle.
     stuck = check_bot_loop(health(NOW - timedelta(minutes=11)), RUNNING, None, NOW)
     assert stuck.status is Status.CRITICAL
     assert "stuck" in stuck.detail

@@ -80,10 +80,10 @@ SETUP = textwrap.dedent(
 
 def test_every_category_reaches_docker_logs_stdout_and_the_rotated_log_file(tmp_path: Path):
     """What `freqtrade trade --config config.json --logfile user_data/logs/freqtrade.log` (the
-    image's CMD) sets up: config.json's log_config sends plain lines to stdout, so SPEC §5's
-    `docker logs -f freqtrade_bot | grep "\\[SAFETY\\]"` works without `2>&1` and no line is
-    wrapped or coloured (FreqTrade's default rich handler writes to stderr and wraps at 200
-    columns); --logfile adds a RotatingFileHandler of 10 MB x 10 beside it."""
+    image's CMD) sets up: config.json's log_config sends plain lines to stdout, so
+    docs/design.md §5.1's `docker logs -f freqtrade_bot | grep "\\[SAFETY\\]"` works without
+    `2>&1` and no line is wrapped or coloured (FreqTrade's default rich handler writes to stderr
+    and wraps at 200 columns); --logfile adds a RotatingFileHandler of 10 MB x 10 beside it."""
     logfile = tmp_path / "logs" / "freqtrade.log"
     env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
     result = subprocess.run(

@@ -1,4 +1,5 @@
-"""The recovery report: the SPEC's fields exactly, written atomically, never lost."""
+"""The recovery report: the fields of docs/design.md §3.2 exactly, written atomically, never
+lost."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from statarb.recovery import report as rep
 from statarb.recovery.reconcile import reconcile
 from statarb.recovery.snapshots import DbOrder
 
-# The SPEC §3 examples, verbatim.
+# The docs/design.md §3.2 examples, verbatim.
 SPEC_SUCCESS = json.loads("""{
   "timestamp": "2026-02-02T22:26:00Z",
   "recovery_status": "SUCCESS",

@@ -29,8 +29,8 @@ def test_entries_follow_the_spec_thresholds_and_never_enter_beyond_the_stop() ->
 
 
 def test_entry_rule_is_not_fooled_by_operator_precedence() -> None:
-    # SPEC §6: a mixed &/| entry rule fired on a quarter of all candles. On a standard normal z
-    # the rule must fire on about P(2 < |z| < 4) = 4.55 % of candles.
+    # docs/design.md §6.11: a mixed &/| entry rule fired on a quarter of all candles. On a
+    # standard normal z the rule must fire on about P(2 < |z| < 4) = 4.55 % of candles.
     z = np.random.default_rng(7).standard_normal(200_000)
     fired = np.mean(entry_direction(z, T) != 0)
     assert 0.04 < fired < 0.051

@@ -25,7 +25,7 @@ def on_grid(qty: float, step: float) -> bool:
 
 
 def test_spec_example_btc_eth_legs_are_in_the_hedge_ratio() -> None:
-    # SPEC §2 stage 4: 0.5 BTC long against 16.67 x 0.5 = 8.3 ETH short.
+    # docs/design.md §2.4: 0.5 BTC long against 16.67 x 0.5 = 8.3 ETH short.
     size = size_spread(
         gross_notional_usdt=0.5 * 42_500 + 8.335 * 2_550,
         price_a=42_500,

@@ -961,7 +961,7 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
             )
             for symbol in (tag.leg_a, tag.leg_b):
                 self.lock_pair(symbol, until, reason=_stop_lock_reason(tag.pair_id))
-            if self.live is not None:  # SPEC stage 5: a stop is flagged for manual review
+            if self.live is not None:  # docs/design.md §2.5: a stop is flagged for manual review
                 self.live.safety(
                     tag.pair_id,
                     f"z stop at {z_now:.2f}: review the pair",

@@ -1,6 +1,6 @@
 """Dynamic hedging: given what each leg really holds, the next order that keeps the spread neutral.
 
-Legs do not fill as one. The rules (SPEC §2 stage 4, issue 5), decided from CONFIRMED fills:
+Legs do not fill as one. The rules (docs/design.md §2.4, issue 5), decided from CONFIRMED fills:
 
 1. An order still working on either leg: wait for it.
 2. A leg without its twin (the twin was refused, failed or never sent): open the twin at
@@ -28,7 +28,7 @@ from enum import StrEnum
 
 from statarb.spread.client_ids import Leg
 
-MAX_RETRIES = 5  # SPEC stage 4/6: at most 5 retries of an order, then manual review
+MAX_RETRIES = 5  # docs/design.md §2.4, §2.6: at most 5 retries of an order, then manual review
 
 
 class HedgeKind(StrEnum):

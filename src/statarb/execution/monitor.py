@@ -1,7 +1,7 @@
 """The 5-second check of each open spread against what the exchange says it holds.
 
 P&L is computed from our own entry prices, `(current − entry) × size × direction` per leg
-(SPEC §2 stage 5), and compared with the exchange's unrealised P&L; the spread's net delta is
+(docs/design.md §2.5), and compared with the exchange's unrealised P&L; the spread's net delta is
 its hedge error in USDT, `(qty_b − β·qty_a) × price_b` signed by direction. Any disagreement
 beyond tolerance becomes a finding for a `[SAFETY]` line. Pure: plain values in and out.
 """

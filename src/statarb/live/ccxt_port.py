@@ -20,7 +20,8 @@ class CcxtPort:
             raise
 
     def open_orders(self, symbol: str) -> list[dict[str, Any]]:
-        """Open orders of ONE symbol (SPEC §6: the symbol-less call hides futures orders)."""
+        """Open orders of ONE symbol (docs/design.md §6.6: the symbol-less call hides futures
+        orders)."""
         return list(self._api.fetch_open_orders(symbol))
 
     def positions(self, symbols: list[str]) -> list[dict[str, Any]]:

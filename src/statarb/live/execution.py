@@ -26,7 +26,7 @@ from statarb.spread.legs import LegTag, SpreadKey
 
 logger = logging.getLogger(__name__)
 
-GHOST_CHECK_AFTER_MS = 5_000  # SPEC: query an order 5 s after placing it
+GHOST_CHECK_AFTER_MS = 5_000  # docs/design.md §2.4: query an order 5 s after placing it
 MONITOR_EVERY_MS = 5_000
 REPORT_EVERY_MS = 60_000
 
@@ -366,7 +366,7 @@ def _float(value: Any) -> float:
 
 def _position_view(raw: dict[str, Any]) -> PositionView | None:
     """ccxt position → signed quantity; the side comes from `side` (contracts is positive for
-    shorts too, SPEC §6) or, failing that, from Binance's signed positionAmt."""
+    shorts too, docs/design.md §6.5) or, failing that, from Binance's signed positionAmt."""
     contracts = _float(raw.get("contracts"))
     size = contracts * (_float(raw.get("contractSize")) or 1.0)
     side = raw.get("side")

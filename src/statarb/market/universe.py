@@ -45,7 +45,7 @@ def default_spec(
 
     Which coins are paired, and each pair's hedge ratio, half-life and spread width, follow
     from the seed, so a scanner cannot pass by knowing the names. Leg A is the dearer coin,
-    giving hedge ratios >= 1 as in the spec's BTC/ETH example (16.67).
+    giving hedge ratios >= 1 as in the BTC/ETH example of docs/design.md §2.4 (16.67).
     """
     if not 2 <= n_coins <= len(DEFAULT_UNIVERSE):
         raise MarketSpecError(f"n_coins must be in [2, {len(DEFAULT_UNIVERSE)}], got {n_coins}")

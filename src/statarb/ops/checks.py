@@ -1,4 +1,5 @@
-"""The daily checklist (SPEC §5) as pure functions: plain inputs in, one `CheckResult` out.
+"""The daily checklist (docs/design.md §5.3) as pure functions: plain inputs in, one
+`CheckResult` out.
 
 Nobody watches the bot, so each check answers one question a person would otherwise have to ask
 by hand, and says how bad the answer is. Gathering the inputs (HTTP, files, psutil, docker) is
@@ -88,7 +89,8 @@ def check_bot_loop(
     limits: LoopAgeLimits = LoopAgeLimits(),
 ) -> CheckResult:
     """`/api/v1/health` (authenticated): ping answers while the strategy raises on every candle
-    (SPEC §6); the time of the last completed loop tells whether the bot actually works."""
+    (docs/design.md §6.4); the time of the last completed loop tells whether the bot actually
+    works."""
     name = "bot loop"
     if error is not None:
         return CheckResult(name, Status.CRITICAL, error)
@@ -139,7 +141,8 @@ def check_recovery_report(
     error: str | None,
     bot_startup_ts: float | None = None,
 ) -> CheckResult:
-    """The last `recovery_report.json` (SPEC §3): an orphaned position is money nobody manages."""
+    """The last `recovery_report.json` (docs/design.md §3.2): an orphaned position is money
+    nobody manages."""
     name = "recovery report"
     if error is not None:
         missing = error.startswith("missing")
@@ -178,7 +181,8 @@ def check_recovery_report(
         return CheckResult(name, Status.CRITICAL, f"unknown recovery_status {status_text!r}", data)
     parsed = _parse_iso(stamp)
     # Recovery runs right before every start; a report older than the start means the
-    # entrypoint did not run it (the lesson of SPEC §6: a compose command that never ran).
+    # entrypoint did not run it (the lesson of docs/design.md §6.1: a compose command that
+    # never ran).
     if (
         bot_startup_ts is not None
         and parsed is not None

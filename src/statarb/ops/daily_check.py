@@ -1,4 +1,5 @@
-"""`scripts/daily_check.py`: SPEC §5's daily checklist as one command, for a person or for cron.
+"""`scripts/daily_check.py`: docs/design.md §5.3's daily checklist as one command, for a person
+or for cron.
 
 Gathers the inputs (REST API, files under `user_data/`, psutil, the docker CLI when it reaches
 an engine), hands them to the pure checks in `statarb.ops.checks`, prints a table (or JSON with

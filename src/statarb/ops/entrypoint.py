@@ -1,7 +1,8 @@
 """The container's entrypoint: preflight, crash recovery, then `exec freqtrade` as PID 1.
 
 The official image's ENTRYPOINT is `freqtrade`, so a compose `command: sh -c "recovery && …"`
-is handed to FreqTrade as arguments and never runs (SPEC §6). This entrypoint replaces it:
+is handed to FreqTrade as arguments and never runs (docs/design.md §6.1). This entrypoint
+replaces it:
 
 1. **Preflight** — refuse to start (exit 78, EX_CONFIG) when starting would be unsafe: an empty
    API password or token (the API would accept anyone), a value FreqTrade would read as a
@@ -166,8 +167,8 @@ def sqlite_path(db_url: str, cwd: Path) -> Path | None:
 
 
 def db_problems(db_url: str | None, cwd: Path, user_data_dir: Path) -> list[str]:
-    """The lesson of SPEC §6: a database outside the volume vanishes when the container is
-    recreated, and the bot restarts with no memory of its open positions."""
+    """The lesson of docs/design.md §6.3: a database outside the volume vanishes when the
+    container is recreated, and the bot restarts with no memory of its open positions."""
     if not db_url:
         return ["db_url is not set: FreqTrade would use its default outside user_data/"]
     if db_url.startswith("sqlite://") and sqlite_path(db_url, cwd) is None:

@@ -1,8 +1,8 @@
 """Docker's HEALTHCHECK: `python -m statarb.ops.healthcheck` exits 0 when `/api/v1/ping` pongs.
 
-Ping proves only that the API thread answers (SPEC §6); whether the bot's loop still runs is
-the daily check's job (`/api/v1/health`, which needs credentials). The port follows
-`FREQTRADE__API_SERVER__LISTEN_PORT` when it is set, like FreqTrade itself.
+Ping proves only that the API thread answers (docs/design.md §6.4); whether the bot's loop
+still runs is the daily check's job (`/api/v1/health`, which needs credentials). The port
+follows `FREQTRADE__API_SERVER__LISTEN_PORT` when it is set, like FreqTrade itself.
 """
 
 from __future__ import annotations

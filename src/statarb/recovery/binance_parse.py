@@ -4,7 +4,7 @@ ccxt's unified `fetch_positions` turns a truncated 200 answer into `[]` ("no pos
 raising; recovery therefore reads the raw endpoints and checks every row here. A body that is
 not the documented JSON (text, a cut-off document, a row without `positionAmt`) raises
 `GarbageResponseError`, which the reader retries and finally reports as ERROR — never as "nothing".
-The position's side comes from the sign of `positionAmt` (SPEC §6).
+The position's side comes from the sign of `positionAmt` (docs/design.md §6.5).
 """
 
 from __future__ import annotations

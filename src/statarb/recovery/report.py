@@ -1,9 +1,10 @@
-"""The recovery report: SPEC §3's fields exactly, plus every finding in detail and the timings.
+"""The recovery report: docs/design.md §3.2's fields exactly, plus every finding in detail and
+the timings.
 
 `recovery_report.json` is what a person (and the daily check) reads after a restart, so it
 must never be half-written nor lost: it is written atomically and a dated copy is kept in
 `recovery_reports/` (the newest `keep`). A number that could not be read is `null`, never 0:
-the original build reported "0 open orders" after a swallowed exception (SPEC §6).
+the original build reported "0 open orders" after a swallowed exception (docs/design.md §6.6).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from statarb.recovery.snapshots import DbSnapshot, ExchangeSnapshot
 SUCCESS = "SUCCESS"
 ALERT = "ALERT"
 ERROR = "ERROR"
-# The SPEC's fields, in the SPEC's order; tests hold the report to exactly these plus EXTRA.
+# The fields of docs/design.md §3.2, in its order; tests hold the report to exactly these plus
+# EXTRA.
 SPEC_FIELDS = (
     "timestamp",
     "recovery_status",
@@ -52,7 +54,7 @@ HISTORY_NAME = re.compile(r"^recovery_report-\d{8}T\d{6}\.\d{6}Z(-\d+)?\.json$")
 
 
 def iso_z(moment: datetime) -> str:
-    """`2026-02-02T22:26:00Z`: UTC, seconds, a Z (the SPEC's format)."""
+    """`2026-02-02T22:26:00Z`: UTC, seconds, a Z (docs/design.md §3.2's format)."""
     if moment.tzinfo is None:
         raise ValueError("report times must be UTC datetimes")
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

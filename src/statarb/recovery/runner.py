@@ -43,7 +43,8 @@ from statarb.safety.review_flag import ManualReviewFlag
 
 logger = logging.getLogger("statarb.recovery")
 
-# Local clock vs exchange clock beyond this is worth a warning (SPEC §6: time-zone bugs).
+# Local clock vs exchange clock beyond this is worth a warning (docs/design.md §6.8: time-zone
+# bugs).
 CLOCK_SKEW_WARNING_S = 5.0
 # The DB's "known order ids" cover trades closed in the last 48 h by the LOCAL clock: a
 # superset of the exchange's 24 h fill window even with a day of clock error.

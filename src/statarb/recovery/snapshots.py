@@ -2,8 +2,9 @@
 
 Quantities are base-coin amounts (`qty_base`); a position's amount is SIGNED (> 0 long,
 < 0 short) because that is what Binance's `positionAmt` says. ccxt's `contracts` is positive
-for shorts too (SPEC §6), so the sign never comes from there. Symbols are FreqTrade's pair names
-(`BTC/USDT:USDT`); the exchange's own id (`BTCUSDT`) rides along for orders sent back to it.
+for shorts too (docs/design.md §6.5), so the sign never comes from there. Symbols are
+FreqTrade's pair names (`BTC/USDT:USDT`); the exchange's own id (`BTCUSDT`) rides along for
+orders sent back to it.
 Times are epoch milliseconds (`_ms`, exchange) or UTC datetimes (database).
 """
 

@@ -10,9 +10,10 @@ Rules, in order (each rejected candidate keeps its first failing reason):
    often than either test alone), so the next step stays honest.
 3. Benjamini-Hochberg across all pairs tested: q-value <= `fdr_alpha`.
 4. Orientation for trading: leg A is the coin with the higher mean price over the window
-   (SPEC's BTC-on-ETH example; a rule that does not depend on the test outcome), and the hedge
-   ratio, intercept, half-life and reported statistic are of A regressed on B. A negative hedge
-   ratio (legs moving against each other) is not a spread we trade.
+   (the BTC-on-ETH example of docs/design.md §2.4; a rule that does not depend on the test
+   outcome), and the hedge ratio, intercept, half-life and reported statistic are of A
+   regressed on B. A negative hedge ratio (legs moving against each other) is not a spread we
+   trade.
 5. OU half-life of the residual within [min, max] candles; by default max is the window
    length / MIN_HALF_LIVES_IN_WINDOW: a spread must revert many times inside the window for
    the reversion to be evidence (and for trades to end), whatever the timeframe.
