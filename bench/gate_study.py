@@ -30,9 +30,9 @@ at t + horizon, z equal to `statarb.stats.rolling.rolling_zscore`, training labe
 each retrain date, scans ending before their day). Run on the development candles (1h, both
 spaces: about 2.5 minutes on one core; 5m: about 6 minutes):
 
-    ./run bench/gate_study.py --datadir /work/shared/data/real-dev --price-space both \
+    ./run bench/gate_study.py --datadir ../shared/data/real-dev --price-space both \
         --out /tmp/gate_1h.json
-    ./run bench/gate_study.py --datadir /work/shared/data/real-dev --timeframe 5m \
+    ./run bench/gate_study.py --datadir ../shared/data/real-dev --timeframe 5m \
         --lookback-candles 8640 --train-stride 6 --out /tmp/gate_5m.json
 
 Results and verdict: docs/gate_study.md.
@@ -1020,7 +1020,7 @@ def print_tables(report: dict, cfg: StudyConfig) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--datadir", default="/work/shared/data/real-dev")
+    parser.add_argument("--datadir", default="../shared/data/real-dev")
     parser.add_argument("--timeframe", default="1h")
     parser.add_argument("--price-space", choices=("raw", "log", "both"), default="both")
     parser.add_argument("--lookback-candles", type=int, default=720)
