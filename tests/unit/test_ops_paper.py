@@ -15,6 +15,7 @@ from statarb.backtest.config import load_base_config
 from statarb.ops.paper import (
     PAPER_CONFIG_NAME,
     PaperError,
+    bot_environment,
     main,
     paper_config,
     refuse_live_overrides,
@@ -166,3 +167,10 @@ def test_the_cli_refuses_dry_run_false_loudly(
     assert code == 2
     assert "never trades real money" in capsys.readouterr().err
     assert not (tmp_path / "ud" / PAPER_CONFIG_NAME).exists()
+
+
+def test_the_bot_does_not_inherit_api_secrets_that_would_override_the_printed_ones() -> None:
+    env = bot_environment(
+        {"FREQTRADE__API_SERVER__PASSWORD": "live-one", "PATH": "/bin", "PYTHONPATH": "src"}
+    )
+    assert env == {"PATH": "/bin", "PYTHONPATH": "src"}

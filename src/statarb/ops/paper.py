@@ -51,6 +51,7 @@ SCAN_HINT = (
     "./run scripts/scan_pairs.py --datadir user_data/data --timeframe {timeframe} --output {path}"
 )
 TRUE_WORDS = ("true", "1", "yes", "on")
+API_ENV_PREFIX = "FREQTRADE__API_SERVER__"
 
 
 class PaperError(ValueError):
@@ -203,6 +204,12 @@ def refuse_live_overrides(environ: Mapping[str, str], extra_args: Sequence[str])
             )
 
 
+def bot_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """FreqTrade's environment without `FREQTRADE__API_SERVER__*`: those would override the
+    secrets generated for this run (the ones printed and written)."""
+    return {k: v for k, v in environ.items() if not k.startswith(API_ENV_PREFIX)}
+
+
 def freqtrade_command(
     freqtrade: str, config_path: Path, user_data_dir: Path, extra_args: Sequence[str] = ()
 ) -> list[str]:
@@ -294,6 +301,12 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             f"REST API {built.api.url} username {built.api.username} password "
             f"{built.api.password} (generated for this run)"
         )
+        print(
+            f"check it: {API_ENV_PREFIX}USERNAME={built.api.username} "
+            f"{API_ENV_PREFIX}PASSWORD={built.api.password} ./run scripts/daily_check.py "
+            f"--api-url {built.api.url} --user-data {_shown(user_data)} "
+            f"--logfile {_shown(user_data / PAPER_LOG)}"
+        )
     if args.dry:
         if exchange_port:
             print(
@@ -304,12 +317,20 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         return 0
     sys.stdout.flush()
     if exchange_port is None:
-        os.execv(command[0], command)  # FreqTrade replaces this process (gets its signals)
-    return _run_with_local_exchange(command, args.local_exchange, exchange_port, user_data, args)
+        # FreqTrade replaces this process (and gets its signals)
+        os.execve(command[0], command, bot_environment(environ))
+    return _run_with_local_exchange(
+        command, args.local_exchange, exchange_port, user_data, args, bot_environment(environ)
+    )
 
 
 def _run_with_local_exchange(
-    command: list[str], datadir: Path, port: int, user_data: Path, args: argparse.Namespace
+    command: list[str],
+    datadir: Path,
+    port: int,
+    user_data: Path,
+    args: argparse.Namespace,
+    env: dict[str, str],
 ) -> int:
     """The exchange and the bot as children; a signal to this process reaches the bot, and the
     exchange stops after it."""
@@ -329,7 +350,7 @@ def _run_with_local_exchange(
     try:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, forward)
-        children.append(subprocess.Popen(command))
+        children.append(subprocess.Popen(command, env=env))
         code = children[0].wait()
     finally:
         exchange.stop()
