@@ -210,3 +210,10 @@ def test_a_decision_lifts_the_blocks_it_got_past() -> None:
     )
     assert refused.block is Block.COST and Block.COST not in refused.lifts
     assert decide_entry(dataclasses.replace(BASE, review_flag_raised=True)).lifts == ()
+
+
+def test_a_forced_entry_is_not_refused_by_a_pair_lock() -> None:
+    # FreqTrade's forceenter and the hedging plan ignore pair locks: both legs can open, so the
+    # person's spread is not refused (a lock only stops signal entries).
+    forced = dataclasses.replace(BASE, forced_direction=1, z=-3.0, locked_legs=("ETH/USDT:USDT",))
+    assert decide_entry(forced).approved

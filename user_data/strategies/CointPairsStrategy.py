@@ -556,7 +556,9 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
                 max_hedge_error=self.settings.max_hedge_error,
                 forced_direction=forced_direction,
                 cost=None if forced_direction else self.cost_view(active, signal_candle),
-                locked_legs=tuple(
+                locked_legs=()
+                if forced_direction
+                else tuple(
                     symbol
                     for symbol in (entry.leg_a, entry.leg_b)
                     if self.is_pair_locked(symbol, candle_date=signal_candle)

@@ -69,8 +69,9 @@ class EntryContext:
     forced_direction: int | None = None
     # Cost-aware entry (None = off): the expected reversion must pay the round trip.
     cost: CostView | None = None
-    # Legs FreqTrade will not enter now (a pair lock, e.g. the z-stop cooldown of the coin's
-    # previous spread): the other leg would open alone.
+    # Legs FreqTrade will not enter on a signal now (a pair lock, e.g. the z-stop cooldown of
+    # the coin's previous spread): the other leg would open alone. A person's forced entry and
+    # the hedging plan are not bound by FreqTrade's pair locks, so this refuses signals only.
     locked_legs: tuple[str, ...] = ()
 
 
@@ -162,7 +163,7 @@ def decide_entry(ctx: EntryContext) -> EntryDecision:
         return refuse(
             f"{', '.join(ctx.busy_legs)} already holds a leg of another spread", direction
         )
-    if ctx.locked_legs:
+    if ctx.locked_legs and not forced:
         return refuse(
             f"{', '.join(ctx.locked_legs)} is locked (a z-stop cooldown or a review): its twin "
             "would open alone",
