@@ -30,6 +30,7 @@ from statarb.pairs_config import PairsConfigError, describe_pairs_change, load_p
 from statarb.recovery.ftconfig import ConfigError, load_freqtrade_config
 from statarb.runner.processes import ProcessError, run_freqtrade
 from statarb.safety.log import Category, format_line
+from statarb.selection.keep import keep_window
 from statarb.selection.rescan import rescan_once
 from statarb.selection.scanner import ScanParams
 from statarb.selection.window import ScanInputError
@@ -111,9 +112,8 @@ def run_once(args: argparse.Namespace, config: dict, user_data: Path) -> bool:
             price_space=settings.price_space,
         ),
         keep=previous.pairs if previous is not None else (),
-        keep_for=timedelta(hours=24 * (settings.keep_pairs_scans - 1) + 1)
-        if settings.keep_pairs_scans > 1
-        else timedelta(0),
+        # Production re-scans daily (--every-hours 24 in the compose file).
+        keep_for=keep_window(settings.keep_pairs_scans, timedelta(hours=args.every_hours or 24)),
     )
     say(
         Category.STRATEGY,

@@ -28,7 +28,7 @@ from support.live_bot import (
     lock_signal_entries,
     new_lines,
     running_live_bot,
-    unlock_signal_entries,
+    signal_with_leg_a_held,
 )
 
 pytestmark = pytest.mark.bot
@@ -39,7 +39,6 @@ SOL = "SOLUSDT"
 MAKER_TIMEOUT_S = 90
 TIMEOUTS = {"entry": 120, "exit": 120, "exit_timeout_count": 1, "unit": "seconds"}
 ENTRY_Z, OPEN_Z, STOP_Z = 3.0, 7.0, 12.0  # room: moving leg A away from its order lowers z
-ORDER_ENDPOINT = "POST /fapi/v1/order"
 DEPTH_ENDPOINT = "GET /fapi/v1/depth"
 HOLD_MS = 2500  # the exchange holds leg A's entry request this long before processing it
 AWAY = 0.01  # leg A's price moves 1 % away from its resting order: it stays unfilled
@@ -78,25 +77,10 @@ def test_garbage_book_answers_while_a_maker_entry_rests_keep_the_order_and_the_b
     lock_signal_entries(bot)
     log_start = len(bot.log())
     orders_start = len(bot.order_log())
-    bot.exchange.admin.inject_fault(
-        "latency", endpoint=ORDER_ENDPOINT, symbol=SOL, reduce_only=False, latency_ms=HOLD_MS
-    )
-    bot.push_spread_z(OPEN_Z)
-    # Unlocked once a candle closed at that z: the signal the bot then trades is this one.
-    bot.run_loops(63 - datetime.now(UTC).second)
-    unlock_signal_entries(bot)
-    sent_a = bot.wait_for(
-        lambda: [
-            line
-            for line in new_lines(bot, log_start).splitlines()
-            if "sending leg" in line and "leg=A" in line
-        ],
-        150,
-        "the spread's leg A to be sent",
-    )
+    sent_a = signal_with_leg_a_held(bot, symbol=SOL, z=OPEN_Z, hold_ms=HOLD_MS, log_start=log_start)
     # Leg A's order was priced at the touch and is held by the exchange; its price moves away
     # meanwhile (down from a sell, up from a buy), so the order rests.
-    sells = "side=short" in sent_a[0]
+    sells = "side=short" in sent_a
     bot.exchange.admin.price_shock(SOL, factor=1 - AWAY if sells else 1 + AWAY)
     [resting] = bot.wait_for(
         lambda: [o for o in entries_on_exchange(bot, SOL) if o["status"] == "NEW"],

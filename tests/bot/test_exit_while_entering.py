@@ -13,7 +13,6 @@ that must fill now crosses the touch with a bounded allowance (`crossing_slippag
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import pytest
 
@@ -21,6 +20,7 @@ from support.live_bot import (
     HEDGE_SOL_ADA,
     LEG_A,
     LEG_B,
+    ORDER_ENDPOINT,
     LiveBot,
     accepted_twice,
     dump,
@@ -28,7 +28,7 @@ from support.live_bot import (
     lock_signal_entries,
     new_lines,
     running_live_bot,
-    unlock_signal_entries,
+    signal_with_leg_a_held,
 )
 
 pytestmark = pytest.mark.bot
@@ -36,7 +36,6 @@ pytestmark = pytest.mark.bot
 SOL, ADA = "SOLUSDT", "ADAUSDT"
 MAKER_TIMEOUT_S = 20  # config.json's value: a resting maker order waits this long
 TIMEOUTS = {"entry": 40, "exit": 40, "exit_timeout_count": 1, "unit": "seconds"}
-ORDER_ENDPOINT = "POST /fapi/v1/order"
 HOLD_MS = 2500  # the exchange holds one order request this long before processing it
 CROSSING_SLIPPAGE_BPS = 10.0  # the default allowance
 
@@ -80,24 +79,9 @@ def test_a_spread_that_leaves_while_leg_a_still_rests_cancels_it_and_never_holds
     # The next spread's leg A (a maker entry at the touch) is held by the exchange for a
     # moment; meanwhile leg A's price moves far away from it, so it rests — and the spread's z
     # goes through its mean (reverted) as soon as leg B is in.
-    bot.exchange.admin.inject_fault(
-        "latency", endpoint=ORDER_ENDPOINT, symbol=SOL, reduce_only=False, latency_ms=HOLD_MS
-    )
-    bot.push_spread_z(2.6)
-    # Unlocked once a candle closed at that z: the signal the bot then trades is this one.
-    bot.run_loops(63 - datetime.now(UTC).second)
-    unlock_signal_entries(bot)
-    sent_a = bot.wait_for(
-        lambda: [
-            line
-            for line in new_lines(bot, log_start).splitlines()
-            if "sending leg" in line and "leg=A" in line
-        ],
-        150,
-        "the spread's leg A to be sent",
-    )
+    sent_a = signal_with_leg_a_held(bot, symbol=SOL, z=2.6, hold_ms=HOLD_MS, log_start=log_start)
     # +1: a short spread (A sold at the ask, B bought at the bid), -1: a long one.
-    stretched = 1 if "side=short" in sent_a[0] else -1
+    stretched = 1 if "side=short" in sent_a else -1
     bot.push_spread_z(-1.5 * stretched)
     bot.wait_for(
         lambda: new_entries(bot, ADA, known_b),

@@ -521,5 +521,33 @@ def unlock_signal_entries(bot: LiveBot) -> None:
         assert bot.call("POST", "locks/delete", json={"pair": pair}).ok
 
 
+ORDER_ENDPOINT = "POST /fapi/v1/order"
+
+
+def signal_with_leg_a_held(
+    bot: LiveBot, *, symbol: str, z: float, hold_ms: int, log_start: int
+) -> str:
+    """A signal spread whose leg A entry request the exchange holds for `hold_ms` (the test
+    moves prices meanwhile): pushes the spread to `z`, unlocks signal entries once a candle
+    closed at that z (so the signal traded is this one) and returns the log line sending leg A
+    (its `side=` says the spread's direction)."""
+    bot.exchange.admin.inject_fault(
+        "latency", endpoint=ORDER_ENDPOINT, symbol=symbol, reduce_only=False, latency_ms=hold_ms
+    )
+    bot.push_spread_z(z)
+    bot.run_loops(63 - datetime.now(UTC).second)
+    unlock_signal_entries(bot)
+    sent = bot.wait_for(
+        lambda: [
+            line
+            for line in new_lines(bot, log_start).splitlines()
+            if "sending leg" in line and "leg=A" in line
+        ],
+        150,
+        "the spread's leg A to be sent",
+    )
+    return sent[0]
+
+
 def dump(obj: Any) -> str:
     return json.dumps(obj, indent=1, default=str)

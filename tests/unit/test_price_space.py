@@ -11,7 +11,7 @@ from stats_sim import ar1, frame, log_random_walks
 from test_pairs_config import spec_entry
 
 from statarb.pairs_config import PairEntry, PairsConfig
-from statarb.selection.keep import merge_recent
+from statarb.selection.keep import keep_window, merge_recent
 from statarb.selection.scanner import ScanParams, scan_pairs
 from statarb.spread.features import open_spread_z
 from statarb.spread.legs import LegTag
@@ -120,3 +120,10 @@ def test_a_kept_pair_stays_for_its_scans_and_never_shares_a_coin() -> None:
     assert [p.pair_id for p in merged.pairs] == ["BTC_DOGE", "SOL_XRP"]
     assert merged.scan_window is not None and merged.scan_window.start < today.scan_window.start
     assert merge_recent(today, earlier, now=day, keep_for=timedelta(0)) == today
+
+
+def test_the_keep_window_is_one_definition_for_backtests_and_production() -> None:
+    day = timedelta(hours=24)
+    assert keep_window(1, day) == timedelta(0)  # today's scan only
+    # Pairs from the last 2 daily scans before today, with an hour of slack for a late re-scan.
+    assert keep_window(3, day) == timedelta(days=2, hours=1)

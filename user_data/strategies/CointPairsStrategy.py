@@ -1008,7 +1008,7 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
         return reason
 
     def _twin_closed(self, tag: LegTag) -> bool:
-        return self._closed_leg_exists(tag, tag.leg_b if tag.leg is Leg.A else tag.leg_a)
+        return self._closed_leg_exists(tag, tag.partner)
 
     def _follow_closed_twin(self, tag: LegTag) -> str | None:
         """This leg's exit reason when its twin has already closed (None while it has not):
@@ -1019,7 +1019,7 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
         otherwise (by hand, a liquidation, before a restart): [SAFETY]. Live, the leg crosses
         at once whatever the reason (cost_mixin.custom_exit_price): it is naked until it is out.
         """
-        twin = self._closed_leg(tag, tag.leg_b if tag.leg is Leg.A else tag.leg_a)
+        twin = self._closed_leg(tag, tag.partner)
         if twin is None:
             return None
         decided = getattr(self, "_exiting", {}).get(tag.key)

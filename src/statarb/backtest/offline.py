@@ -49,7 +49,7 @@ from statarb.pairs_config import (
 from statarb.runner.processes import REPO_ROOT, run_freqtrade
 from statarb.selection.scanner import ScanParams
 from statarb.selection.schedule import build_schedule
-from statarb.settings import parse_settings, startup_candles
+from statarb.settings import StrategySettings, parse_settings, startup_candles
 from statarb.spread.book import SpreadBook
 
 # How summary.json's "result" was measured (README, "Figures").
@@ -187,18 +187,18 @@ def plan_range(
 
 @dataclass(frozen=True)
 class ScanPlan:
-    """What the walk-forward scans use: the window (candles or a span) and the price space."""
+    """What the walk-forward scans use: the window (candles or a span), the price space, how
+    long a chosen pair is kept and the FDR level."""
 
     lookback: int | timedelta
     price_space: str
-    history_days: float
+    history_days: float  # how much data the first scan needs before the backtest starts
     keep_scans: int
-    fdr_alpha: float  # how much data the first scan needs before the backtest starts
+    fdr_alpha: float
 
 
-def scan_plan(request: OfflineRequest, base: dict[str, Any]) -> ScanPlan:
+def scan_plan(request: OfflineRequest, settings: StrategySettings) -> ScanPlan:
     """The request's scan settings, falling back to the base config's `statarb` section."""
-    settings = parse_settings(base)
     minutes = TIMEFRAME_MINUTES[request.timeframe]
     if request.lookback_days is not None:
         lookback: int | timedelta = timedelta(days=request.lookback_days)
@@ -215,12 +215,11 @@ def scan_plan(request: OfflineRequest, base: dict[str, Any]) -> ScanPlan:
     )
 
 
-def train_days_for(request: OfflineRequest, base: dict[str, Any]) -> float:
+def train_days_for(request: OfflineRequest, settings: StrategySettings) -> float:
     """FreqAI's training window in days: --train-days, else statarb.model_train_candles."""
     if request.train_days is not None:
         return request.train_days
-    candles = parse_settings(base).model_train_candles
-    return candles * TIMEFRAME_MINUTES[request.timeframe] / 1_440
+    return settings.model_train_candles * TIMEFRAME_MINUTES[request.timeframe] / 1_440
 
 
 def select_pairs(
@@ -253,7 +252,7 @@ def select_pairs(
         path = out / "pairs_config.json"
         write_pairs_config(config, path)
         return Selection("fixed", in_sample, warning, 0, 0.0, SpreadBook.from_config(config), path)
-    plan = plan or scan_plan(request, load_base_config(request.base_config))
+    plan = plan or scan_plan(request, parse_settings(load_base_config(request.base_config)))
     params = ScanParams(
         max_pairs=request.max_pairs,
         price_space=plan.price_space,
@@ -297,12 +296,13 @@ def run_offline_backtest(request: OfflineRequest) -> OfflineResult:
             "candles; a spread needs at least two"
         )
     base = load_base_config(request.base_config)
-    plan = scan_plan(request, base)
-    train_days = train_days_for(request, base)
+    settings = parse_settings(base)
+    plan = scan_plan(request, settings)
+    train_days = train_days_for(request, settings)
     # FreqTrade loads the strategy's startup candles before the range, and FreqAI its training
     # window before those.
     startup_days = (
-        startup_candles(parse_settings(base), DEFAULT_MEAN_REVERSION_WINDOW)
+        startup_candles(settings, DEFAULT_MEAN_REVERSION_WINDOW)
         * TIMEFRAME_MINUTES[request.timeframe]
         / 1_440
     )

@@ -46,7 +46,7 @@ from statarb.costs.orders import (
 from statarb.ft.trades import market_of
 from statarb.safety.log import Category, log
 from statarb.spread.book import ActivePair
-from statarb.spread.client_ids import Leg, Purpose
+from statarb.spread.client_ids import Purpose
 from statarb.spread.history import common_closes
 from statarb.spread.legs import signal_candle_of
 from statarb.spread.sizing import stake_for_qty
@@ -216,7 +216,7 @@ class CostMixin:
             if live:
                 return proposed_rate  # the touch (exit_pricing side "same")
             tag = self.tags.tag_of(trade)
-            twin = None if tag is None else (tag.leg_b if tag.leg is Leg.A else tag.leg_a)
+            twin = None if tag is None else tag.partner
             fill, price = self._backtest_fill(pair, twin, current_time, buy=buy, entering=False)
             if fill is not BacktestFill.REST or price is None:
                 return proposed_rate  # the fill candle's open: crosses at once, with its twin

@@ -40,6 +40,7 @@ from statarb.exchange.client_config import freqtrade_exchange_config
 from statarb.exchange.launcher import free_port, start_local_exchange
 from statarb.pairs_config import PairsConfigError, load_pairs_config
 from statarb.runner.processes import freqtrade_executable
+from statarb.settings import parse_settings
 
 PAPER_CONFIG_NAME = "config.paper.json"
 PAPER_DB_NAME = "paper_trading.db"
@@ -149,7 +150,7 @@ def paper_config(
     statarb.pop("pairs_schedule", None)
     config["statarb"] = statarb
     section = copy.deepcopy(config.get("freqai", {}))
-    if not freqai and statarb.get("model_gate", True):
+    if not freqai and parse_settings(config).model_gate:
         raise PaperError("the config's model_gate needs FreqAI: drop --no-freqai")
     section["enabled"] = bool(freqai and section.get("enabled", True))
     features = section.setdefault("feature_parameters", {})

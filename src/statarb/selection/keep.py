@@ -17,6 +17,14 @@ from datetime import datetime, timedelta
 from statarb.pairs_config import PairEntry, PairsConfig, ScanWindow
 
 
+def keep_window(keep_scans: int, every: timedelta) -> timedelta:
+    """How old a kept pair may be: K scans `every` apart, with 1/24 of an interval of slack for
+    a production re-scan that runs a little late (a 24 h re-scan: one hour)."""
+    if keep_scans <= 1:
+        return timedelta(0)
+    return (keep_scans - 1) * every + every / 24
+
+
 def merge_recent(
     current: PairsConfig,
     earlier: Sequence[PairEntry],

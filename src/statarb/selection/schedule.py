@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 
 from statarb.pairs_config import PairsSchedule, SchedulePeriod
-from statarb.selection.keep import merge_recent
+from statarb.selection.keep import keep_window, merge_recent
 from statarb.selection.scanner import ScanParams, scan_pairs
 from statarb.selection.window import ScanInputError
 
@@ -92,7 +92,7 @@ def build_schedule(
                 config,
                 periods[-1].config.pairs,
                 now=scan_at,
-                keep_for=(keep_scans - 1) * every + timedelta(seconds=1),
+                keep_for=keep_window(keep_scans, every),
             )
         valid_until = times[index + 1] if index + 1 < len(times) else end
         periods.append(SchedulePeriod(valid_from=scan_at, valid_until=valid_until, config=config))
