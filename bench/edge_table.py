@@ -188,19 +188,19 @@ def buy_and_hold(datadir: Path, period: str) -> dict[str, Any]:
 
 
 COLUMNS = (
-    ("row", "{}", 18),
-    ("period", "{}", 10),
-    ("spreads", "{:d}", 7),
-    ("spreads_per_month", "{:.1f}", 6),
-    ("win_pct", "{:.0f}", 5),
-    ("gross_usdt", "{:+.2f}", 9),
-    ("fees_usdt", "{:.2f}", 8),
-    ("funding_usdt", "{:+.2f}", 8),
-    ("net_pct", "{:+.2f}", 7),
-    ("sharpe", "{:+.2f}", 7),
-    ("max_dd_pct", "{:.2f}", 6),
-    ("time_in_market_pct", "{:.1f}", 6),
-    ("unpaired_legs", "{:d}", 8),
+    ("row", "{}"),
+    ("period", "{}"),
+    ("spreads", "{:d}"),
+    ("spreads_per_month", "{:.1f}"),
+    ("win_pct", "{:.0f}"),
+    ("gross_usdt", "{:+.2f}"),
+    ("fees_usdt", "{:.2f}"),
+    ("funding_usdt", "{:+.2f}"),
+    ("net_pct", "{:+.2f}"),
+    ("sharpe", "{:+.2f}"),
+    ("max_dd_pct", "{:.2f}"),
+    ("time_in_market_pct", "{:.1f}"),
+    ("unpaired_legs", "{:d}"),
 )
 HEADERS = (
     "row", "period", "spreads", "/month", "win%", "gross", "fees", "funding", "net %",
@@ -208,28 +208,23 @@ HEADERS = (
 )  # fmt: skip
 
 
+def cell(r: dict[str, Any] | None, key: str, fmt: str) -> str:
+    """One table cell; "–" where the row or the figure is missing or undefined."""
+    value = None if r is None else r.get(key)
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    return fmt.format(value)
+
+
 def format_table(rows: list[dict[str, Any]]) -> str:
     lines = ["| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
     for r in rows:
-        cells = []
-        for key, fmt, _ in COLUMNS:
-            value = r.get(key)
-            if value is None or (isinstance(value, float) and not math.isfinite(value)):
-                cells.append("–")
-            else:
-                cells.append(fmt.format(value))
-        lines.append("| " + " | ".join(cells) + " |")
+        lines.append("| " + " | ".join(cell(r, key, fmt) for key, fmt in COLUMNS) + " |")
     return "\n".join(lines)
 
 
 def side_by_side(rows: list[dict[str, Any]]) -> str:
     """One line per row: the fit months' figures beside the validation months' (README)."""
-
-    def cell(r: dict[str, Any] | None, key: str, fmt: str) -> str:
-        value = None if r is None else r.get(key)
-        if value is None or (isinstance(value, float) and not math.isfinite(value)):
-            return "–"
-        return fmt.format(value)
 
     by = {(r["row"], r["period"]): r for r in rows if "error" not in r}
     names = list(dict.fromkeys(r["row"] for r in rows))
