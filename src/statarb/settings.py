@@ -98,6 +98,20 @@ class StrategySettings(BaseModel):
         candidate = Path(path)
         return candidate if candidate.is_absolute() else base / candidate
 
+    def review_flag_path(self, user_data: Path, *, dry_run: bool) -> Path:
+        """The manual-review flag of a live run, or of a dry run (its own file: a paper run's
+        review must never lock the live bot's entries, nor a live review a paper run's)."""
+        return state_file(self.resolve(self.review_flag, user_data), dry_run=dry_run)
+
+
+INTENT_JOURNAL = Path("state") / "order_intents.json"  # relative to user_data
+
+
+def state_file(path: Path, *, dry_run: bool) -> Path:
+    """A durable state file's path; a dry run keeps its own beside it (`x.json` becomes
+    `x.dry_run.json`)."""
+    return path.with_name(f"{path.stem}.dry_run{path.suffix}") if dry_run else path
+
 
 def startup_candles(settings: StrategySettings, longest_z_window: int) -> int:
     """Candles the strategy needs before its first decision (FreqTrade's startup_candle_count).

@@ -1,4 +1,5 @@
-"""A real `freqtrade trade` (dry_run false) with the strategy, against the local exchange.
+"""A real `freqtrade trade` with the strategy against the local exchange (dry_run false, or
+true for paper trading: `freqtrade={"dry_run": True}`).
 
 The one live-bot harness, shared by the execution-safety tests (one exchange and one bot per
 module: starting FreqTrade costs seconds; 2 cores) and the crash drills (one exchange and bot
@@ -38,6 +39,7 @@ from statarb.market import MarketSpec, PlantedPair, generate_market
 from statarb.market.store import write_market
 from statarb.pairs_config import PairEntry, PairsConfig, ScanWindow, write_pairs_config
 from statarb.safety.review_flag import ManualReviewFlag
+from statarb.settings import INTENT_JOURNAL, state_file
 
 REPO = Path(__file__).resolve().parents[2]
 STRATEGY_PATH = REPO / "user_data" / "strategies"
@@ -133,6 +135,7 @@ class LiveBot:
     username: str
     password: str
     legs: list[str]
+    dry_run: bool = False
     process: subprocess.Popen[bytes] | None = None
     log_path: Path = field(init=False)
 
@@ -240,11 +243,17 @@ class LiveBot:
 
     @property
     def review_flag(self) -> ManualReviewFlag:
-        return ManualReviewFlag(self.user_data / "state" / "manual_review.json")
+        """The flag this run's strategy raises (a dry run has its own file)."""
+        path = self.user_data / "state" / "manual_review.json"
+        return ManualReviewFlag(state_file(path, dry_run=self.dry_run))
+
+    @property
+    def journal_path(self) -> Path:
+        return state_file(self.user_data / INTENT_JOURNAL, dry_run=self.dry_run)
 
     def intents(self) -> list[IntentRecord]:
         """The strategy's order-intent journal as it is on disk now."""
-        path = self.user_data / "state" / "order_intents.json"
+        path = self.journal_path
         return IntentJournal(path).records() if path.exists() else []
 
     def order_log(self) -> list[dict[str, Any]]:
@@ -448,7 +457,9 @@ def start_live_bot(
     )
     config_path = folder / "config.json"
     atomic_write_json(config_path, config)
-    bot = LiveBot(folder, exchange, config_path, api_port, username, password, legs)
+    bot = LiveBot(
+        folder, exchange, config_path, api_port, username, password, legs, config["dry_run"]
+    )
     try:
         bot.start()
     except BaseException:

@@ -15,7 +15,7 @@ from typing import Any
 import ccxt
 
 from statarb.execution.journal import IntentStatus
-from statarb.live.execution import LiveExecution
+from statarb.live.execution import LiveExecution, exchange_execution
 from statarb.spread.client_ids import Leg, Purpose
 from statarb.spread.legs import LegTag
 
@@ -59,8 +59,8 @@ class FakeApi:
 
 def live(tmp_path: Path, known: set[str]) -> tuple[LiveExecution, FakeApi]:
     api = FakeApi()
-    execution = LiveExecution(
-        api=api,
+    execution = exchange_execution(
+        api,
         journal_path=tmp_path / "intents.json",
         notify=lambda line: None,
         raise_review=lambda message, spread: None,

@@ -26,7 +26,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from freqtrade.enums import RunMode
 from freqtrade.enums.runmode import NON_UTIL_MODES
 from freqtrade.exceptions import OperationalException
 from freqtrade.exchange import timeframe_to_minutes
@@ -38,7 +37,7 @@ from statarb.costs.entry_cost import DEFAULT_COST_MARGIN
 from statarb.costs.orders import order_settings_problems
 from statarb.ft.cost_mixin import CostMixin
 from statarb.ft.live_mixin import LiveMixin
-from statarb.ft.trades import TagStore, market_of
+from statarb.ft.trades import LIVE_MODES, TagStore, market_of
 from statarb.pairs_config import (
     DEFAULT_MEAN_REVERSION_WINDOW,
     PairsConfigError,
@@ -184,7 +183,7 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
         )
         user_data = Path(config.get("user_data_dir", "user_data"))
         self.review_flag = ManualReviewFlag(
-            self.settings.resolve(self.settings.review_flag, user_data)
+            self.settings.review_flag_path(user_data, dry_run=bool(config.get("dry_run")))
         )
         self._cache: dict[str, CandleCache] = {}
         self._raw_cache: dict[str, tuple[Any, CandleCache]] = {}
@@ -201,7 +200,7 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
         """Maker-first orders need FreqTrade's timeouts and pricing to match (statarb.costs)."""
         runmode = config.get("runmode")
         candle_s = None
-        if runmode not in (RunMode.LIVE, RunMode.DRY_RUN):
+        if runmode not in LIVE_MODES:
             candle_s = 60.0 * timeframe_to_minutes(config.get("timeframe", self.timeframe))
         problems = order_settings_problems(
             {**config, "order_types": config.get("order_types", self.order_types)},
@@ -716,7 +715,7 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
     def _reprices_own_entry(self, pair: str, side: str) -> bool:
         """A backtest re-prices a resting maker entry through confirm_trade_entry (live does
         not ask): the trade, already approved as a leg, is open on this very pair and side."""
-        if self.dp.runmode in (RunMode.LIVE, RunMode.DRY_RUN):
+        if self.dp.runmode in LIVE_MODES:
             return False
         return any(
             t.is_short == (side == "short") and t.nr_of_successful_entries == 0
@@ -730,7 +729,7 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
         completing = getattr(self, "_completing", {}).get(pair)
         if completing is not None:
             return LegPlan(completing[0], completing[1], None)
-        if entry_tag in FORCED_TAGS and self.dp.runmode in (RunMode.LIVE, RunMode.DRY_RUN):
+        if entry_tag in FORCED_TAGS and self.dp.runmode in LIVE_MODES:
             found = self._forced_decision(pair, side, current_time)
         else:
             found = self._decision_for(pair, current_time)
@@ -892,7 +891,7 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
             return None
         if trade.select_order(trade.exit_side, is_open=True) is not None:
             return None  # already leaving: a resting maker exit crosses after its timeout
-        if self.dp.runmode in (RunMode.LIVE, RunMode.DRY_RUN):
+        if self.dp.runmode in LIVE_MODES:
             return self._live_exit(tag)
         cache_key = (tag.key, current_time)
         if cache_key not in self._exit_cache:
@@ -1134,7 +1133,7 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
     # ------------------------------------------------------------------ loop
     def bot_loop_start(self, current_time: datetime, **kwargs: Any) -> None:
         self._track_entry_blocks(current_time)
-        if self.dp.runmode not in (RunMode.LIVE, RunMode.DRY_RUN):
+        if self.dp.runmode not in LIVE_MODES:
             return
         # Entry decisions are per signal candle; keep only the recent ones.
         horizon = current_time.astimezone(UTC) - timedelta(minutes=self._tf_minutes * 10)

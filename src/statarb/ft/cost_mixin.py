@@ -27,7 +27,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from freqtrade.enums import RunMode
 from freqtrade.persistence import Order, Trade
 
 from statarb.costs.entry_cost import CostParams, CostView, spread_sd_usdt
@@ -43,7 +42,7 @@ from statarb.costs.orders import (
     resting_price_backtest,
     through_touch,
 )
-from statarb.ft.trades import market_of
+from statarb.ft.trades import LIVE_MODES, market_of
 from statarb.safety.log import Category, log
 from statarb.spread.book import ActivePair
 from statarb.spread.client_ids import Purpose
@@ -54,8 +53,6 @@ from statarb.stats.halflife import ou_half_life
 from statarb.stats.inputs import StatsInputError
 
 logger = logging.getLogger(__name__)
-
-LIVE_MODES = (RunMode.LIVE, RunMode.DRY_RUN)
 
 
 class CostMixin:

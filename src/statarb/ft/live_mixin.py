@@ -1,4 +1,5 @@
-"""The strategy's live (dry_run false) duties, as a mixin of `CointPairsStrategy`.
+"""The strategy's live duties (dry_run false, and rehearsed in dry-run), as a mixin of
+`CointPairsStrategy`.
 
 FreqTrade 2026.9 offers per-pair callbacks only; a spread needs both legs handled together.
 - at start (live and dry-run): the loop guards — order-book answers checked, a re-price that
@@ -30,13 +31,21 @@ from freqtrade.enums import RunMode
 from freqtrade.persistence import Order, PairLocks, Trade
 
 from statarb.execution.hedging import MAX_RETRIES, HedgeAction, HedgeKind
-from statarb.execution.journal import IntentStatus
+from statarb.execution.journal import IntentJournal, IntentStatus
 from statarb.ft.loop_guard import guard_replace_order
-from statarb.ft.trades import freqtrade_bot, market_of
+from statarb.ft.simulated_orders import (
+    NOT_SIMULATED,
+    SIMULATED_RECV_WINDOW_MS,
+    SimulatedOrders,
+    install_simulated_order_seam,
+    simulated_positions,
+)
+from statarb.ft.trades import LIVE_MODES, freqtrade_bot, market_of
 from statarb.live.book_reads import install_book_read_guard
-from statarb.live.execution import LegSnapshot, LiveExecution
+from statarb.live.execution import LegSnapshot, LiveExecution, exchange_execution, now_ms
 from statarb.pairs_config import PairsConfigError, describe_pairs_change, load_pairs_config
 from statarb.safety.log import Category, log
+from statarb.settings import INTENT_JOURNAL, state_file
 from statarb.spread.client_ids import Leg, Purpose
 from statarb.spread.features import open_spread_z
 from statarb.spread.history import common_closes
@@ -54,34 +63,58 @@ class LiveMixin:
 
     # ------------------------------------------------------------------ set-up
     def start_live_execution(self) -> None:
-        """Live only: install the guarded order seam and the journal (dry-run sends nothing)."""
+        """Live and dry-run: the guarded order seam, the intent journal, the loop guards.
+
+        Dry-run runs the same execution path on FreqTrade's simulated orders (twins, ghost
+        checks, monitor, review flag and lock); what it cannot simulate is said once here.
+        """
         self._completing: dict[str, tuple[LegTag, float]] = {}
         # Spreads whose exit this process decided or confirmed, with the first reason: the
         # second leg follows with the same reason, not as a lone leg whose twin vanished.
         self._exiting: dict[SpreadKey, str] = {}
         self._live_z: dict[SpreadKey, tuple[float, float]] = {}
-        if self.dp.runmode not in (RunMode.LIVE, RunMode.DRY_RUN):
+        if self.dp.runmode not in LIVE_MODES:
             return
         self._guard_the_loop()
-        if self.dp.runmode is not RunMode.LIVE:
-            return
+        dry_run = self.dp.runmode is RunMode.DRY_RUN
         user_data = Path(self.config.get("user_data_dir", "user_data"))
-        self.live = LiveExecution(
-            api=self.dp._exchange._api,
-            journal_path=user_data / "state" / "order_intents.json",
-            notify=self.notify,
-            raise_review=lambda message, spread: self.review_flag.raise_flag(
+        journal_path = state_file(user_data / INTENT_JOURNAL, dry_run=dry_run)
+        callbacks: dict[str, Any] = {
+            "notify": self.notify,
+            "raise_review": lambda message, spread: self.review_flag.raise_flag(
                 source="strategy", message=message, spread_id=spread
             ),
-            order_known=lambda order_id: Order.order_by_id(order_id) is not None,
-        )
+            "order_known": lambda order_id: Order.order_by_id(order_id) is not None,
+        }
+        if dry_run:
+            exchange = self.dp._exchange
+            journal = IntentJournal(journal_path)
+            port = SimulatedOrders(exchange, self._simulated_positions, journal)
+            self.live = LiveExecution(
+                journal=journal, port=port, recv_window_ms=SIMULATED_RECV_WINDOW_MS, **callbacks
+            )
+            install_simulated_order_seam(
+                exchange, self.live.guard, self.live.registry, port, now_ms
+            )
+            self._once_safety(NOT_SIMULATED)
+        else:
+            self.live = exchange_execution(
+                self.dp._exchange._api, journal_path=journal_path, **callbacks
+            )
         log(
             logger,
             Category.EXECUTION,
             None,
             "guarded order seam installed",
             journal=str(self.live.journal.path),
+            orders="simulated (dry-run)" if dry_run else "exchange",
         )
+
+    def _simulated_positions(self, symbols: list[str]) -> list[dict[str, Any]]:
+        """A dry run's positions: FreqTrade's filled simulated orders of the open trades."""
+        wanted = set(symbols)
+        trades = [t for t in Trade.get_trades_proxy(is_open=True) if t.pair in wanted]
+        return simulated_positions(trades, lambda symbol: self._prices_of([symbol])[symbol])
 
     def _guard_the_loop(self) -> None:
         """A garbage answer from the exchange must not stop FreqTrade's loop (dry-run reads
@@ -97,7 +130,7 @@ class LiveMixin:
 
     def notify(self, line: str) -> None:
         """Send a [SAFETY] line through FreqTrade's messaging (Telegram/webhook if set up)."""
-        if self.dp is not None and self.dp.runmode in (RunMode.LIVE, RunMode.DRY_RUN):
+        if self.dp is not None and self.dp.runmode in LIVE_MODES:
             try:
                 self.dp.send_msg(line)
             except Exception as exc:  # a failing chat must never stop the bot
@@ -235,8 +268,11 @@ class LiveMixin:
         return out
 
     def _prices(self, tag: LegTag) -> dict[str, float]:
+        return self._prices_of([tag.leg_a, tag.leg_b])
+
+    def _prices_of(self, symbols: list[str]) -> dict[str, float]:
         prices = {}
-        for symbol in (tag.leg_a, tag.leg_b):
+        for symbol in symbols:
             try:
                 prices[symbol] = float(self.dp.ticker(symbol).get("last") or math.nan)
             except Exception:  # no price: the planner skips what needs one
@@ -479,7 +515,7 @@ class LiveMixin:
     def _entry_unwanted(self, trade: Trade) -> str | None:
         """Why a live leg must stop entering: its spread is exiting, flattening, or its twin
         has closed (durable: also after a restart). None while the spread still wants it."""
-        if self.dp.runmode not in (RunMode.LIVE, RunMode.DRY_RUN):
+        if self.dp.runmode not in LIVE_MODES:
             return None
         tag = self.tags.tag_of(trade)
         if tag is None:

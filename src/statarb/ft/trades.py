@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from freqtrade.enums import RunMode
 from freqtrade.persistence import Trade
 
 from statarb.spread.book import SpreadBook
@@ -17,6 +18,8 @@ from statarb.spread.legs import LegTag, OpenLeg, signal_candle_of, spread_direct
 from statarb.spread.sizing import LegMarket
 
 TAG_KEY = "spread"
+# Run modes with a running bot: the live execution path runs in both (dry-run simulates orders).
+LIVE_MODES = (RunMode.LIVE, RunMode.DRY_RUN)
 
 
 def market_of(dp: Any, symbol: str) -> LegMarket:

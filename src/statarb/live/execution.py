@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from statarb.execution.guard import DEFAULT_RECV_WINDOW_MS, OrderGuard
 from statarb.execution.hedging import MAX_RETRIES, HedgeAction, HedgeInputs, LegState, plan_hedge
@@ -35,6 +35,14 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+class ExecutionPort(Protocol):
+    """Where orders are looked up and positions read: the exchange, or a dry run's simulation."""
+
+    def fetch_by_client_id(self, symbol: str, client_order_id: str) -> dict[str, Any] | None: ...
+
+    def positions(self, symbols: list[str]) -> list[dict[str, Any]]: ...
+
+
 @dataclass(frozen=True)
 class LegSnapshot:
     """One open leg as FreqTrade's database has it, in plain values."""
@@ -52,19 +60,19 @@ class LiveExecution:
     def __init__(
         self,
         *,
-        api: Any,
-        journal_path: Path,
+        journal: IntentJournal,
+        port: ExecutionPort,
+        recv_window_ms: int,
         notify: Callable[[str], None],
         raise_review: Callable[[str, str | None], None],
         order_known: Callable[[str], bool],
     ) -> None:
-        self.api = api
-        self.port = CcxtPort(api)
-        self.journal = IntentJournal(journal_path)
-        recv_window = int(getattr(api, "options", {}).get("recvWindow", DEFAULT_RECV_WINDOW_MS))
-        self.guard = OrderGuard(self.journal, self.port, now_ms, time.sleep, recv_window)
+        """`port`: the exchange (live) or FreqTrade's simulated orders (dry-run); the caller
+        installs the matching order seam on `guard` and `registry`."""
+        self.port = port
+        self.journal = journal
+        self.guard = OrderGuard(self.journal, self.port, now_ms, time.sleep, recv_window_ms)
         self.registry = IntentRegistry(now_ms)
-        install_guarded_create_order(api, self.guard, self.registry, now_ms)
         self._notify = notify
         self._raise_review = raise_review
         self._order_known = order_known  # is this exchange order id in FreqTrade's database?
@@ -351,6 +359,27 @@ class LiveExecution:
         self._notify(line)
         if review:
             self._raise_review(message, spread_id)
+
+
+def exchange_execution(
+    api: Any,
+    *,
+    journal_path: Path,
+    notify: Callable[[str], None],
+    raise_review: Callable[[str, str | None], None],
+    order_known: Callable[[str], bool],
+) -> LiveExecution:
+    """Live: the exchange behind FreqTrade's ccxt object, whose `create_order` is guarded."""
+    execution = LiveExecution(
+        journal=IntentJournal(journal_path),
+        port=CcxtPort(api),
+        recv_window_ms=int(getattr(api, "options", {}).get("recvWindow", DEFAULT_RECV_WINDOW_MS)),
+        notify=notify,
+        raise_review=raise_review,
+        order_known=order_known,
+    )
+    install_guarded_create_order(api, execution.guard, execution.registry, now_ms)
+    return execution
 
 
 def _leg_view(leg: LegSnapshot | None) -> LegView | None:

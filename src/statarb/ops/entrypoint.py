@@ -274,7 +274,7 @@ def resolve(args: FreqtradeArgs, env: Mapping[str, str], cwd: Path) -> tuple[Dep
     flag = None
     try:
         settings = parse_settings(config)
-        flag = settings.resolve(settings.review_flag, user_data)
+        flag = settings.review_flag_path(user_data, dry_run=dry_run)
     except SettingsError as exc:
         problems.append(str(exc))
     return Deployment(args, config, dry_run, db_url, user_data, flag), problems

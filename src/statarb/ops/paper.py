@@ -297,6 +297,11 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     print(f"paper trading (dry-run, wallet {built.config.get('dry_run_wallet')} USDT) on "
           f"{len(built.legs)} legs: {', '.join(built.legs)}")  # fmt: skip
     print(f"config: {config_path}; log: {user_data / PAPER_LOG}")
+    paper_flag = parse_settings(built.config).review_flag_path(user_data, dry_run=True)
+    print(
+        f"manual review (its own flag, {_shown(paper_flag)}): ./run scripts/review.py status "
+        f"--config {_shown(config_path)}"
+    )
     if built.api is not None:
         print(
             f"REST API {built.api.url} username {built.api.username} password "
@@ -306,7 +311,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             f"check it: {API_ENV_PREFIX}USERNAME={built.api.username} "
             f"{API_ENV_PREFIX}PASSWORD={built.api.password} ./run scripts/daily_check.py "
             f"--api-url {built.api.url} --user-data {_shown(user_data)} "
-            f"--logfile {_shown(user_data / PAPER_LOG)}"
+            f"--logfile {_shown(user_data / PAPER_LOG)} --review-flag {_shown(paper_flag)}"
         )
     if args.dry:
         if exchange_port:

@@ -249,7 +249,9 @@ def review_flag_path(config: Mapping[str, Any], cwd: Path) -> Path:
         settings = parse_settings(dict(config))
     except SettingsError as exc:
         raise ConfigError(str(exc).replace("\n", " ")) from None
-    return settings.resolve(settings.review_flag, user_data_path(config, cwd))
+    return settings.review_flag_path(
+        user_data_path(config, cwd), dry_run=bool(config.get("dry_run", False))
+    )
 
 
 def resolve(
@@ -289,7 +291,7 @@ def resolve(
         exchange_name=name,
         db_url=str(config["db_url"]),
         user_data_dir=user_data,
-        review_flag_path=settings.resolve(settings.review_flag, user_data),
+        review_flag_path=settings.review_flag_path(user_data, dry_run=dry_run),
         report_path=report,
         history_dir=report.parent / "recovery_reports",
         leverage=float(settings.leverage),
