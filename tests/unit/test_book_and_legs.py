@@ -21,6 +21,7 @@ from statarb.spread.legs import (
     signal_candle_of,
     spread_direction,
 )
+from statarb.spread.signals import Thresholds
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -184,3 +185,34 @@ def test_a_leg_refreshed_a_candle_ahead_of_its_twin_still_gives_a_full_window() 
     assert close_b.tolist() == [26.0, 28.0, 30.0, 32.0, 34.0, 36.0]
     z_now, z_prev = open_spread_z(close_a, close_b, hedge_ratio=0.25, window=window)
     assert np.isfinite(z_now) and np.isfinite(z_prev)
+
+
+def test_a_twin_opened_after_a_rescan_is_judged_with_its_partners_thresholds() -> None:
+    """The hedging plan opens leg B of a spread entered under (2.0, 0.5, 4.0) after a re-scan
+    moved the pair to (2.5, 1.0, 3.0): judged by the book's, the twin would stop at 3.0 while
+    its partner holds to 4.0, and one spread's two legs would leave apart."""
+    leg_a = LegTag(
+        pair_id="SOL_ADA",
+        opened_at=datetime(2026, 1, 5, 12, tzinfo=UTC),
+        leg=Leg.A,
+        direction=-1,
+        hedge_ratio=180.0,
+        leg_a="SOL/USDT:USDT",
+        leg_b="ADA/USDT:USDT",
+        window=50,
+        planned_qty=10.0,
+        entry_z=2.0,
+        exit_z=0.5,
+        stop_z=4.0,
+        spread_beta=180.0,
+    )
+    twin = leg_a.twin(1_800.0)
+    assert twin.leg is Leg.B and twin.planned_qty == 1_800.0 and twin.key == leg_a.key
+    assert (twin.hedge_ratio, twin.beta, twin.window) == (180.0, 180.0, 50)
+    entered = Thresholds(entry_z=2.0, exit_z=0.5, stop_z=4.0)
+    assert twin.entered_thresholds() == leg_a.entered_thresholds() == entered
+    # ... also once FreqTrade stored it and a restart read it back.
+    assert LegTag.from_json(twin.to_json()).entered_thresholds() == entered
+    # Only a tag written before thresholds were recorded falls back to the book's.
+    old = LegTag.from_json({**leg_a.to_json(), "entry_z": None, "exit_z": None, "stop_z": None})
+    assert old.entered_thresholds() is None

@@ -929,9 +929,8 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
         self, tag: LegTag, z_now: float, z_prev: float, current_time: datetime
     ) -> str | None:
         """The z rules for an open spread (its own entry hedge ratio and thresholds)."""
-        if tag.entry_z is not None and tag.exit_z is not None and tag.stop_z is not None:
-            thresholds = Thresholds(tag.entry_z, tag.exit_z, tag.stop_z)
-        else:
+        thresholds = tag.entered_thresholds()
+        if thresholds is None:  # a tag written before thresholds were recorded
             entry = self.book.find(tag.pair_id, tag.opened_at)
             thresholds = (
                 self.thresholds_for(entry)

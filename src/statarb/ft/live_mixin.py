@@ -20,7 +20,6 @@ _tf_minutes, thresholds_for, top_up_price, _candles_of, _twin_closed, lock_pair,
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 from datetime import UTC, datetime, timedelta
@@ -32,6 +31,7 @@ from freqtrade.persistence import Order, PairLocks, Trade
 
 from statarb.execution.hedging import MAX_RETRIES, HedgeAction, HedgeKind
 from statarb.execution.journal import IntentJournal, IntentStatus
+from statarb.ft.freqtrade_internals import FreqtradeInternals, FreqtradeInternalsError, reach
 from statarb.ft.loop_guard import guard_replace_order
 from statarb.ft.simulated_orders import (
     NOT_SIMULATED,
@@ -40,7 +40,7 @@ from statarb.ft.simulated_orders import (
     install_simulated_order_seam,
     simulated_positions,
 )
-from statarb.ft.trades import LIVE_MODES, freqtrade_bot, market_of
+from statarb.ft.trades import LIVE_MODES, market_of
 from statarb.live.book_reads import install_book_read_guard
 from statarb.live.execution import LegSnapshot, LiveExecution, exchange_execution, now_ms
 from statarb.pairs_config import PairsConfigError, describe_pairs_change, load_pairs_config
@@ -60,6 +60,7 @@ FAR_FUTURE = timedelta(days=3650)
 
 class LiveMixin:
     live: LiveExecution | None = None
+    internals: FreqtradeInternals | None = None  # reached and checked at start (live modes)
 
     # ------------------------------------------------------------------ set-up
     def start_live_execution(self) -> None:
@@ -75,6 +76,14 @@ class LiveMixin:
         self._live_z: dict[SpreadKey, tuple[float, float]] = {}
         if self.dp.runmode not in LIVE_MODES:
             return
+        try:
+            self.internals = reach(self.dp)
+        except FreqtradeInternalsError as exc:
+            # No safe way to send a twin or guard an order: no new spread; open ones are
+            # still closed by their own exit rules, and a person looks.
+            self._safety_line(f"refusing to open spreads: {exc}")
+            self.review_flag.raise_flag(source="strategy", message=str(exc), spread_id=None)
+            return
         self._guard_the_loop()
         dry_run = self.dp.runmode is RunMode.DRY_RUN
         user_data = Path(self.config.get("user_data_dir", "user_data"))
@@ -87,7 +96,7 @@ class LiveMixin:
             "order_known": lambda order_id: Order.order_by_id(order_id) is not None,
         }
         if dry_run:
-            exchange = self.dp._exchange
+            exchange = self.internals.exchange
             journal = IntentJournal(journal_path)
             port = SimulatedOrders(exchange, self._simulated_positions, journal)
             self.live = LiveExecution(
@@ -99,7 +108,7 @@ class LiveMixin:
             self._once_safety(NOT_SIMULATED)
         else:
             self.live = exchange_execution(
-                self.dp._exchange._api, journal_path=journal_path, **callbacks
+                self.internals.ccxt_api, journal_path=journal_path, **callbacks
             )
         log(
             logger,
@@ -120,13 +129,9 @@ class LiveMixin:
         """A garbage answer from the exchange must not stop FreqTrade's loop (dry-run reads
         the real exchange's book too): checked book reads, a re-price that fails keeps its
         order (statarb.ft.loop_guard)."""
-        install_book_read_guard(self.dp._exchange._api)
-        try:
-            bot = freqtrade_bot(self.dp)
-        except RuntimeError as exc:
-            log(logger, Category.SAFETY, None, "re-pricing guard not installed", error=str(exc))
-            return
-        guard_replace_order(bot)
+        assert self.internals is not None
+        install_book_read_guard(self.internals.ccxt_api)
+        guard_replace_order(self.internals.bot)
 
     def notify(self, line: str) -> None:
         """Send a [SAFETY] line through FreqTrade's messaging (Telegram/webhook if set up)."""
@@ -319,9 +324,9 @@ class LiveMixin:
     def _open_twin(self, key: SpreadKey, tag: LegTag, missing: Leg, qty: float) -> None:
         """Enter the missing leg through FreqTrade's own entry path (journal + guard apply)."""
         symbol = tag.leg_a if missing is Leg.A else tag.leg_b
-        # The partner's tag with this leg's role: same ratio, β, window and thresholds, so the
-        # two legs of one spread are always judged alike (also after a re-scan).
-        twin_tag = dataclasses.replace(tag, leg=missing, planned_qty=qty)
+        twin_tag = tag.twin(qty)
+        if twin_tag.leg is not missing:  # `tag` is the lone leg's: its twin is the missing one
+            return
         price = self._prices(tag).get(symbol, math.nan)
         if not (qty > 0 and math.isfinite(price)):
             return
@@ -338,8 +343,9 @@ class LiveMixin:
         self._completing[symbol] = (twin_tag, qty)
         present = tag.leg_b if missing is Leg.A else tag.leg_a
         try:
-            bot = freqtrade_bot(self.dp)
-            with bot._exit_lock:
+            assert self.internals is not None  # self.live exists only with them
+            bot = self.internals.bot
+            with self.internals.exit_lock:
                 # The plan was made at the start of the loop; a REST force-exit may have
                 # closed the lone leg since. Under the exit lock the state is settled.
                 if not Trade.get_trades_proxy(pair=present, is_open=True):

@@ -103,20 +103,3 @@ class TagStore:
             if tag is not None:
                 legs.append(OpenLeg(trade.id, trade.pair, trade.is_short, trade.amount, tag))
         return legs
-
-
-def freqtrade_bot(dp: Any) -> Any:
-    """The running FreqtradeBot, reached through the DataProvider's RPC handle.
-
-    FreqTrade gives strategies no way to place an order for ANOTHER pair; opening the missing
-    twin of a spread needs `FreqtradeBot.execute_entry` (the same call FreqTrade's own
-    force-entry uses), so the strategy reaches the bot the way the RPC layer does. Pinned to
-    FreqTrade 2026.9; a clear error if that changes.
-    """
-    try:
-        return dp._DataProvider__rpc._rpc._freqtrade
-    except AttributeError as exc:
-        raise RuntimeError(
-            "cannot reach the FreqTrade bot from the strategy (FreqTrade internals changed); "
-            "twin legs cannot be completed automatically"
-        ) from exc

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from statarb.spread.client_ids import Leg
-from statarb.spread.signals import LONG_SPREAD, SHORT_SPREAD
+from statarb.spread.signals import LONG_SPREAD, SHORT_SPREAD, Thresholds
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,17 @@ class LegTag:
     @property
     def partner(self) -> str:
         return self.leg_b if self.leg is Leg.A else self.leg_a
+
+    def twin(self, planned_qty: float) -> LegTag:
+        """The other leg's tag: this spread's ratio, β, window and entry thresholds, so both
+        legs of one spread are judged alike (also after a re-scan changed the book's)."""
+        return replace(self, leg=Leg.B if self.leg is Leg.A else Leg.A, planned_qty=planned_qty)
+
+    def entered_thresholds(self) -> Thresholds | None:
+        """The thresholds the spread was entered under; None in tags older than them."""
+        if self.entry_z is None or self.exit_z is None or self.stop_z is None:
+            return None
+        return Thresholds(entry_z=self.entry_z, exit_z=self.exit_z, stop_z=self.stop_z)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
