@@ -143,13 +143,14 @@ class PaperRun:
         return factor
 
     def download_candles(self, datadir: Path, days: int = 2) -> Path:
-        """The candles (with mark and funding) the exchange served, FreqTrade's layout."""
-        datadir.mkdir(parents=True, exist_ok=True)
+        """The candles (with mark and funding) the exchange served, in FreqTrade's layout
+        (`datadir/binance/futures/…`, as `freqtrade download-data` stores Binance's)."""
+        (datadir / "binance").mkdir(parents=True, exist_ok=True)
         result = subprocess.run(
             [
                 sys.executable, "-m", "freqtrade", "download-data",
                 "--config", str(self.config_path),
-                "--datadir", str(datadir),
+                "--datadir", str(datadir / "binance"),
                 "--timeframes", "1m",
                 "--days", str(days),
                 "--trading-mode", "futures",

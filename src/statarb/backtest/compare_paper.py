@@ -24,6 +24,7 @@ from statarb.backtest.offline import (
 )
 from statarb.backtest.paper_compare import (
     DEFAULT_TOLERANCE_CANDLES,
+    BlockEvent,
     PaperComparison,
     PaperDbError,
     backtest_runs,
@@ -31,8 +32,11 @@ from statarb.backtest.paper_compare import (
     match_spreads,
     paper_period,
     paper_spreads,
+    read_entry_blocks,
     read_paper_legs,
 )
+from statarb.ops.paper import PAPER_LOG
+from statarb.settings import parse_settings
 
 
 def compare_paper_run(
@@ -46,6 +50,8 @@ def compare_paper_run(
     since: datetime | None = None,
     until: datetime | None = None,
     now: datetime | None = None,
+    warmup_candles: int | None = None,
+    paper_log: Path | None = None,
     echo: bool = False,
 ) -> PaperComparison:
     """Backtest the paper run's pairs over its period on `datadir`'s candles and match.
@@ -53,6 +59,10 @@ def compare_paper_run(
     `paper_config` (the run's `config.paper.json`) is the backtest's base config, so order
     mode, fees, timeframe, wallet and the `statarb` settings are the paper run's; its
     `statarb.pairs_config` is the pairs file unless `pairs_config` is given.
+    `warmup_candles` (default: the trailing re-test's window) start the backtest before the
+    period, as the paper bot ran before its first entry; its spreads there are not counted.
+    `paper_log` (default: the paper config's `logs/freqtrade.paper.log` when it exists) and the
+    backtest's log give the entry blocks (`entries blocked by=...`) the reasons name.
     """
     base_path = paper_config or DEFAULT_BASE_CONFIG
     config = load_base_config(base_path)
@@ -72,6 +82,13 @@ def compare_paper_run(
         until=until,
     )
     notes = [f"pairs file: {pairs_path}; base config: {base_path}"]
+    warmup = parse_settings(config).retest_window if warmup_candles is None else warmup_candles
+    if warmup > tolerance_candles:
+        notes.append(
+            f"the backtest starts {warmup} candles before the period (warm-up: the trailing "
+            "re-test needs them, as the running paper bot had them); its spreads before the "
+            "period are not counted"
+        )
     freqai_on = bool(config.get("freqai", {}).get("enabled", False))
     model_gate = bool(statarb.get("model_gate", False))
     freqai = freqai_on and model_gate
@@ -82,14 +99,17 @@ def compare_paper_run(
         )
     result = run_offline_backtest(
         OfflineRequest(
-            datadir=datadir,
+            datadir=datadir.resolve(),  # FreqTrade runs from the repository
             timeframe=timeframe,
-            results=results_dir,
+            results=results_dir.resolve(),
             timerange=backtest_timerange(
-                period, timeframe_minutes=minutes, tolerance_candles=tolerance_candles
+                period,
+                timeframe_minutes=minutes,
+                tolerance_candles=tolerance_candles,
+                warmup_candles=warmup,
             ),
-            pairs_config=pairs_path,
-            base_config=base_path,
+            pairs_config=pairs_path.resolve(),
+            base_config=base_path.resolve(),
             freqai=freqai,
             wallet_usdt=float(config.get("dry_run_wallet", 10_000.0)),
             echo=echo,
@@ -115,6 +135,9 @@ def compare_paper_run(
     trades = json.loads(result.trades_path.read_text()) if result.trades_path.exists() else []
     backtest = backtest_runs(result.spreads, trades)
     max_open = statarb.get("max_open_spreads")
+    if paper_log is None and paper_config is not None:
+        paper_log = paper_config.parent / PAPER_LOG
+    backtest_log = results_dir / "logs" / "backtesting.log"
     matches, excluded = match_spreads(
         paper,
         backtest,
@@ -123,6 +146,8 @@ def compare_paper_run(
         tolerance_candles=tolerance_candles,
         backtest_range=(result.start, result.end),
         max_open_spreads=int(max_open) if max_open is not None else None,
+        paper_blocks=_blocks_of(paper_log),
+        backtest_blocks=_blocks_of(backtest_log),
     )
     return PaperComparison(
         period=period,
@@ -133,6 +158,12 @@ def compare_paper_run(
         excluded_backtest=excluded,
         notes=tuple(notes),
     )
+
+
+def _blocks_of(log_path: Path | None) -> list[BlockEvent]:
+    if log_path is None or not log_path.is_file():
+        return []
+    return read_entry_blocks(log_path.read_text(errors="replace"))
 
 
 def _moment(text: str) -> datetime:
@@ -165,6 +196,10 @@ def _parser() -> argparse.ArgumentParser:
         "--since", type=_moment, help="period start (UTC ISO); default: first entry"
     )
     parser.add_argument("--until", type=_moment, help="period end; default: last exit or now")
+    parser.add_argument(
+        "--warmup-candles", type=int, help="backtest start before the period (default: retest)"
+    )
+    parser.add_argument("--paper-log", type=Path, help="default: <paper config dir>/logs/...")
     parser.add_argument("--echo", action="store_true", help="show FreqTrade's output")
     return parser
 
@@ -181,6 +216,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             tolerance_candles=args.tolerance_candles,
             since=args.since,
             until=args.until,
+            warmup_candles=args.warmup_candles,
+            paper_log=args.paper_log,
             echo=args.echo,
         )
     except (PaperDbError, BacktestSetupError, ValueError) as exc:

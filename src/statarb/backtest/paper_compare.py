@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -44,6 +45,7 @@ from statarb.accounting.pnl import (
 )
 from statarb.atomic import atomic_write_json
 from statarb.costs.orders import BINANCE_USDM_FEES, FeeRates
+from statarb.safety.log import parse_fields
 from statarb.spread.client_ids import Leg
 from statarb.spread.legs import LegTag, SpreadKey, signal_candle_of
 from statarb.timeutil import epoch_ns
@@ -80,6 +82,7 @@ class SpreadRun:
     maker_fills: int = 0
     entry_z: float = math.nan  # z at the decision candle's close, from the candles
     exit_z: float = math.nan
+    entry_threshold: float | None = None  # |z| the spread was entered beyond (its LegTag's)
     # Quantity-weighted fill prices per leg ("A" / "B"): what the fill model charged.
     entry_price: Mapping[str, float] = field(default_factory=dict)
     exit_price: Mapping[str, float] = field(default_factory=dict)
@@ -323,7 +326,8 @@ def paper_spreads(
             hedge_ratio=tag.hedge_ratio,
             window=tag.window,
         )
-        runs.append(_run(identity, ledgers, timeframe_minutes, closes, forced=forced))
+        run = _run(identity, ledgers, timeframe_minutes, closes, forced=forced)
+        runs.append(replace(run, entry_threshold=tag.entry_z))
     return sorted(runs, key=lambda r: (r.entry_at, r.pair_id))
 
 
@@ -491,12 +495,18 @@ def paper_period(
     return Period(start, end, open_end and until is None)
 
 
-def backtest_timerange(period: Period, *, timeframe_minutes: int, tolerance_candles: int) -> str:
-    """FreqTrade's unix-second timerange covering the period: from `tolerance` candles before
-    the first entry's candle (a backtest entry that early may still match it) to the candle
+def backtest_timerange(
+    period: Period, *, timeframe_minutes: int, tolerance_candles: int, warmup_candles: int = 0
+) -> str:
+    """FreqTrade's unix-second timerange covering the period (YYYYMMDD would add whole days):
+    from `tolerance` candles before the first entry's candle (a backtest entry that early may
+    still match it), or `warmup_candles` when more (the running paper bot's trailing re-test
+    had a verdict before its first entry; a backtest starting there would not), to the candle
     after the end (the backtest enters at candle opens; FreqTrade stops before `end`)."""
     step = timeframe_minutes * 60
-    start = int(period.start.timestamp()) // step * step - tolerance_candles * step
+    start = (
+        int(period.start.timestamp()) // step * step - max(tolerance_candles, warmup_candles) * step
+    )
     end = -(-int(period.end.timestamp()) // step) * step + step
     return f"{start}-{end}"
 
@@ -511,6 +521,8 @@ def match_spreads(
     tolerance_candles: int = DEFAULT_TOLERANCE_CANDLES,
     backtest_range: tuple[datetime, datetime] | None = None,
     max_open_spreads: int | None = None,
+    paper_blocks: Sequence[BlockEvent] = (),
+    backtest_blocks: Sequence[BlockEvent] = (),
 ) -> tuple[tuple[Match, ...], tuple[SpreadRun, ...]]:
     """(matches, backtest spreads outside the period) — one to one, closest entries first.
 
@@ -539,7 +551,7 @@ def match_spreads(
         used.add(j)
     context = _Context(
         paper, backtest, period, timeframe_minutes, tolerance_candles, backtest_range,
-        max_open_spreads,
+        max_open_spreads, tuple(paper_blocks), tuple(backtest_blocks),
     )  # fmt: skip
     matches = [
         Match(BOTH, p, backtest[paired[i]], context.both(p, backtest[paired[i]]))
@@ -570,6 +582,8 @@ class _Context:
     tolerance_candles: int
     backtest_range: tuple[datetime, datetime] | None
     max_open_spreads: int | None
+    paper_blocks: tuple[BlockEvent, ...] = ()
+    backtest_blocks: tuple[BlockEvent, ...] = ()
 
     def _candles(self, delta: timedelta) -> str:
         candles = delta.total_seconds() / (self.timeframe_minutes * 60)
@@ -664,14 +678,25 @@ class _Context:
         if p.is_open:
             reasons.append(self._open_at_end(None))
         if not p.forced:
-            near = self._nearest(self.backtest, p)
-            if near is not None:
-                reasons.append(near)
-            if math.isfinite(p.entry_z):
+            held = [
+                b for b in self.backtest
+                if b.pair_id == p.pair_id and _overlaps(b, p.entry_at, self.period.end)
+            ]  # fmt: skip
+            if held:
+                b = held[0]
+                note = "" if self.period.start <= b.entry_at else ", before the period: not counted"
                 reasons.append(
-                    f"candle timing: z at the signal candle's close was {p.entry_z:+.2f} on the "
-                    "candles; paper decided on its live z within the candle"
+                    f"the backtest held its own {b.pair_id} {b.direction} spread (entered "
+                    f"{b.entry_at:%Y-%m-%d %H:%M}{note}) then"
                 )
+            else:
+                near = self._nearest(self.backtest, p)
+                if near is not None:
+                    reasons.append(near)
+            reasons += _blocks_text("backtest log", self.backtest_blocks, p.pair_id, None)
+            z_reason = _z_at_signal(p)
+            if z_reason:
+                reasons.append(z_reason)
         return tuple(reasons) or ("no backtest spread of this pair and direction near it",)
 
     def backtest_only(self, b: SpreadRun) -> tuple[str, ...]:
@@ -692,6 +717,7 @@ class _Context:
         near = self._nearest(self.paper, b)
         if near is not None and not same:
             reasons.append(near)
+        reasons += _blocks_text("paper log", self.paper_blocks, b.pair_id, b.entry_at)
         if math.isfinite(b.entry_z):
             reasons.append(
                 f"candle timing: z at the signal candle's close was {b.entry_z:+.2f}; paper "
@@ -713,6 +739,87 @@ class _Context:
             f"nearest {side} {other.pair_id} spread: {other.direction}, entered "
             f"{other.entry_at:%Y-%m-%d %H:%M} ({self._candles(other.entry_at - run.entry_at)})"
         )
+
+
+def _z_at_signal(p: SpreadRun) -> str | None:
+    """What the closed candles said at paper's decision: beyond its entry threshold or not."""
+    if not math.isfinite(p.entry_z):
+        return None
+    threshold = p.entry_threshold
+    if threshold is None:
+        return f"z at the signal candle's close was {p.entry_z:+.2f} on the candles"
+    if abs(p.entry_z) >= threshold:
+        return (
+            f"z at the signal candle's close was {p.entry_z:+.2f}, beyond the entry threshold "
+            f"{threshold:g}: the candles called for this entry too"
+        )
+    return (
+        f"candle timing: z at the signal candle's close was {p.entry_z:+.2f}, inside the entry "
+        f"threshold {threshold:g}: paper entered on its live z within the candle"
+    )
+
+
+@dataclass(frozen=True)
+class BlockEvent:
+    """A `[STRATEGY] <pair> entries blocked|unblocked` line (said once per change)."""
+
+    at: datetime | None  # the log line's time: wall clock (a backtest's is not candle time)
+    pair_id: str
+    blocked_by: tuple[str, ...]  # empty: unblocked
+    reason: str
+
+
+_BLOCK_LINE = re.compile(
+    r"^(?P<at>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\S*.*\[STRATEGY\] (?P<pair>\S+) "
+    r"entries (?P<state>blocked|unblocked)\b(?P<rest>.*)$"
+)
+
+
+def read_entry_blocks(text: str) -> list[BlockEvent]:
+    """Every entry block change of a FreqTrade log, in order."""
+    events = []
+    for line in text.splitlines():
+        found = _BLOCK_LINE.match(line)
+        if found is None:
+            continue
+        fields = parse_fields(found["rest"])
+        by = tuple(x for x in fields.get("by", "").split(",") if x)
+        events.append(
+            BlockEvent(
+                at=datetime.strptime(found["at"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC),
+                pair_id=found["pair"],
+                blocked_by=by if found["state"] == "blocked" else (),
+                reason=fields.get("reason", ""),
+            )
+        )
+    return events
+
+
+def _blocks_text(
+    source: str, events: Sequence[BlockEvent], pair_id: str, at: datetime | None
+) -> list[str]:
+    """The pair's entry blocks: at a moment (paper's log, wall clock), or over the whole run
+    (a backtest's log, whose times are not candle times)."""
+    mine = [e for e in events if e.pair_id == pair_id]
+    if at is not None:
+        before = [e for e in mine if e.at is not None and e.at <= at]
+        if before and before[-1].blocked_by:
+            last = before[-1]
+            return [
+                f"{source}: {pair_id} entries blocked by={','.join(last.blocked_by)} since "
+                f"{last.at:%H:%M:%S} ({last.reason})"
+            ]
+        return []
+    if not mine:
+        return []
+    last = mine[-1]
+    if last.blocked_by:
+        return [
+            f"{source}: {pair_id} entries blocked by={','.join(last.blocked_by)} and not lifted "
+            f"before the run ended ({last.reason})"
+        ]
+    kinds = sorted({k for e in mine for k in e.blocked_by})
+    return [f"{source}: {pair_id} entries blocked at times by={','.join(kinds)}"] if kinds else []
 
 
 def _overlaps(run: SpreadRun, moment: datetime, period_end: datetime) -> bool:
