@@ -7,6 +7,7 @@ backtest look confirmed by paper when it is not — the misleading result that s
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,6 +26,7 @@ from statarb.backtest.paper_compare import (
     match_spreads,
     paper_period,
     paper_spreads,
+    read_entry_blocks,
     read_paper_legs,
 )
 from statarb.recovery.tradedb import OrderSpec, TradeSpec, write_trades
@@ -322,3 +324,78 @@ def test_a_file_that_is_not_a_freqtrade_database_is_refused(tmp_path: Path) -> N
     other.write_bytes(b"")
     with pytest.raises(PaperDbError, match="not a FreqTrade database"):
         read_paper_legs(other)
+
+
+def test_the_backtest_warms_up_before_the_period_and_counts_nothing_there() -> None:
+    """The paper bot ran before its first entry (its re-test had a verdict); a backtest
+    starting at that entry would refuse it with "no verdict yet" — the comparison would blame
+    the backtest's rules for its cold start."""
+    period = Period(T0 + timedelta(seconds=31), T0 + timedelta(minutes=20))
+    timerange = backtest_timerange(
+        period, timeframe_minutes=1, tolerance_candles=3, warmup_candles=500
+    )
+    start = datetime.fromtimestamp(int(timerange.split("-")[0]), tz=UTC)
+    assert start == T0 - timedelta(minutes=500)
+    paper = spread(at=T0 + timedelta(seconds=31))
+    warmup_spread = spread(at=T0 - timedelta(minutes=200), net=40.0)
+    result = match([paper], [warmup_spread])
+    assert result.excluded_backtest == (warmup_spread,)
+    assert result.totals()["backtest_net_usdt"] == 0.0
+
+
+BACKTEST_LOG = """\
+2026-12-04 22:35:41,043 - CointPairsStrategy - INFO - [STRATEGY] SOL_ADA entries blocked \
+by=retest reason="trailing re-test has no verdict yet (it needs 500 candles of the spread)"
+2026-12-04 22:35:41,043 - CointPairsStrategy - INFO - [STRATEGY] ETH_XRP entries blocked \
+by=cost reason="too small to pay its costs"
+2026-12-04 22:35:42,100 - CointPairsStrategy - INFO - [STRATEGY] ETH_XRP entries unblocked \
+was=cost
+"""
+PAPER_LOG = """\
+2026-03-02 10:20:00,000 - CointPairsStrategy - INFO - [STRATEGY] SOL_ADA entries blocked \
+by=cooldown reason="z stop cool-down until 11:00"
+2026-03-02 10:50:00,000 - CointPairsStrategy - INFO - [STRATEGY] SOL_ADA entries unblocked \
+was=cooldown
+"""
+
+
+def test_entry_blocks_from_the_logs_are_named_as_reasons() -> None:
+    """A spread one run refused because of a block (a cold re-test, the cost gate, a stop's
+    cool-down) must say so, not be put down to candle timing."""
+    events = read_entry_blocks(BACKTEST_LOG)
+    assert [(e.pair_id, e.blocked_by) for e in events] == [
+        ("SOL_ADA", ("retest",)),
+        ("ETH_XRP", ("cost",)),
+        ("ETH_XRP", ()),
+    ]
+    paper = [spread(at=T0), spread("ETH_XRP", at=T0 + 5 * MINUTE)]
+    period = paper_period(paper, now=T0 + timedelta(hours=1))
+    backtest = [spread(at=T0 + 30 * MINUTE)]  # paper was cooling down SOL_ADA then
+    matches, _ = match_spreads(
+        paper, backtest, period=period, timeframe_minutes=1,
+        paper_blocks=read_entry_blocks(PAPER_LOG), backtest_blocks=events,
+    )  # fmt: skip
+    by_status = {(m.status, m.pair_id): m.reasons for m in matches}
+    assert any(
+        "backtest log: SOL_ADA entries blocked by=retest and not lifted" in r
+        for r in by_status[(PAPER_ONLY, "SOL_ADA")]
+    )
+    assert any(
+        "backtest log: ETH_XRP entries blocked at times by=cost" in r
+        for r in by_status[(PAPER_ONLY, "ETH_XRP")]
+    )
+    assert any(
+        r.startswith("paper log: SOL_ADA entries blocked by=cooldown since 10:20:00")
+        for r in by_status[(BACKTEST_ONLY, "SOL_ADA")]
+    )
+
+
+def test_a_paper_only_entry_says_whether_the_candles_called_for_it() -> None:
+    beyond = dataclasses.replace(spread(), entry_z=-2.9, entry_threshold=2.0)
+    inside = dataclasses.replace(spread("ETH_XRP"), entry_z=1.6, entry_threshold=2.0)
+    result = match([beyond, inside], [])
+    reasons = {m.pair_id: " ".join(m.reasons) for m in result.matches}
+    assert (
+        "beyond the entry threshold 2: the candles called for this entry too" in reasons["SOL_ADA"]
+    )
+    assert "inside the entry threshold 2: paper entered on its live z" in reasons["ETH_XRP"]
