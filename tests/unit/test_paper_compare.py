@@ -399,3 +399,31 @@ def test_a_paper_only_entry_says_whether_the_candles_called_for_it() -> None:
         "beyond the entry threshold 2: the candles called for this entry too" in reasons["SOL_ADA"]
     )
     assert "inside the entry threshold 2: paper entered on its live z" in reasons["ETH_XRP"]
+
+
+def test_a_spread_whose_twin_never_filled_is_closed_and_says_it_had_one_leg(
+    tmp_path: Path,
+) -> None:
+    """Guards against: a lone leg's loss shown as a spread still open (no net) or as a spread."""
+    db = tmp_path / "paper_trading.db"
+    a = leg("SOL/USDT:USDT", Leg.A, is_short=False, opened_at=T0 - MINUTE, direction=1)
+    write_trades(
+        db,
+        [
+            trade(
+                "SOL/USDT:USDT",
+                a,
+                qty=10,
+                open_rate=100.0,
+                close_rate=99.0,
+                is_short=False,
+                enter_tag="SOL_ADA",
+                open_date=T0,
+                number=1,
+            ),
+        ],
+    )
+    (lone,) = paper_spreads(read_paper_legs(db), timeframe_minutes=1)
+    assert lone.legs == 1 and not lone.is_open and lone.net_usdt is not None
+    result = match([lone], [])
+    assert any(r.startswith("one leg only: paper traded leg A") for r in result.matches[0].reasons)

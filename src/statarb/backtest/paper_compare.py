@@ -351,7 +351,8 @@ def _run(
         "entry_price": {str(k): p for k, v in legs.items() if (p := _avg(v, True)) is not None},
         "exit_price": {str(k): p for k, v in legs.items() if (p := _avg(v, False)) is not None},
     }
-    complete = len(legs) == 2 and all(leg.is_closed for leg in legs.values())
+    # Closed when every leg it has is closed (a spread whose twin never filled has one).
+    complete = all(leg.is_closed for leg in legs.values())
     base = SpreadRun(
         spread_id=identity.spread_id, pair_id=identity.pair_id,
         direction="long" if identity.direction == 1 else "short", entry_at=entry_at,
@@ -590,7 +591,7 @@ class _Context:
         return f"{candles:+.1f} candles" if abs(candles) >= 0.05 else "the same candle"
 
     def both(self, p: SpreadRun, b: SpreadRun) -> tuple[str, ...]:
-        reasons = []
+        reasons = _one_leg(p, "paper") + _one_leg(b, "backtest")
         if p.decided_at != b.decided_at:
             reasons.append(
                 f"candle timing: paper decided on the candle of {p.decided_at:%H:%M}, the "
@@ -667,7 +668,7 @@ class _Context:
         return None
 
     def paper_only(self, p: SpreadRun) -> tuple[str, ...]:
-        reasons = []
+        reasons = _one_leg(p, "paper")
         if p.forced:
             reasons.append(
                 "forced entry: a person opened it (forceenter); a backtest never has one"
@@ -700,7 +701,7 @@ class _Context:
         return tuple(reasons) or ("no backtest spread of this pair and direction near it",)
 
     def backtest_only(self, b: SpreadRun) -> tuple[str, ...]:
-        reasons = []
+        reasons = _one_leg(b, "backtest")
         held = [p for p in self.paper if _overlaps(p, b.entry_at, self.period.end)]
         same = [p for p in held if p.pair_id == b.pair_id]
         if same:
@@ -739,6 +740,13 @@ class _Context:
             f"nearest {side} {other.pair_id} spread: {other.direction}, entered "
             f"{other.entry_at:%Y-%m-%d %H:%M} ({self._candles(other.entry_at - run.entry_at)})"
         )
+
+
+def _one_leg(run: SpreadRun, side: str) -> list[str]:
+    if run.legs >= 2:
+        return []
+    held = ", ".join(sorted(run.entry_price)) or "?"
+    return [f"one leg only: {side} traded leg {held} of this spread (its twin never filled)"]
 
 
 def _z_at_signal(p: SpreadRun) -> str | None:
