@@ -30,6 +30,28 @@ REPO = Path(__file__).resolve().parents[2]
 PAPER_SCRIPT = REPO / "scripts" / "paper.py"
 
 
+def download_served_candles(config_path: Path, datadir: Path, *, cwd: Path, days: int = 2) -> Path:
+    """The 1m candles (with mark and funding) the exchange of a RUNNING bot's config serves, in
+    FreqTrade's layout (`datadir/binance/futures/…`, as `freqtrade download-data` stores
+    Binance's): the candles a dry-run on the local exchange saw, for `compare_paper_run`."""
+    (datadir / "binance").mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "freqtrade", "download-data",
+            "--config", str(config_path),
+            "--datadir", str(datadir / "binance"),
+            "--timeframes", "1m",
+            "--days", str(days),
+            "--trading-mode", "futures",
+            "--erase",
+        ],
+        cwd=cwd, capture_output=True, text=True, env=bot_environment(), check=False,
+    )  # fmt: skip
+    if result.returncode != 0:
+        raise AssertionError(f"download-data failed:\n{result.stdout[-3000:]}{result.stderr}")
+    return datadir
+
+
 @dataclass
 class PaperRun:
     """`paper.py` as a user starts it (the bot and the exchange are its children)."""
@@ -143,24 +165,7 @@ class PaperRun:
         return factor
 
     def download_candles(self, datadir: Path, days: int = 2) -> Path:
-        """The candles (with mark and funding) the exchange served, in FreqTrade's layout
-        (`datadir/binance/futures/…`, as `freqtrade download-data` stores Binance's)."""
-        (datadir / "binance").mkdir(parents=True, exist_ok=True)
-        result = subprocess.run(
-            [
-                sys.executable, "-m", "freqtrade", "download-data",
-                "--config", str(self.config_path),
-                "--datadir", str(datadir / "binance"),
-                "--timeframes", "1m",
-                "--days", str(days),
-                "--trading-mode", "futures",
-                "--erase",
-            ],
-            cwd=self.folder, capture_output=True, text=True, env=bot_environment(), check=False,
-        )  # fmt: skip
-        if result.returncode != 0:
-            raise AssertionError(f"download-data failed:\n{result.stdout[-3000:]}{result.stderr}")
-        return datadir
+        return download_served_candles(self.config_path, datadir, cwd=self.folder, days=days)
 
     # ------------------------------------------------------------------ process
     def stop(self, timeout_s: float = 60.0) -> int | None:

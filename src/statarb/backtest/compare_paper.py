@@ -35,7 +35,9 @@ from statarb.backtest.paper_compare import (
     read_entry_blocks,
     read_paper_legs,
 )
-from statarb.ops.paper import PAPER_LOG
+from statarb.exchange.launcher import LauncherError
+from statarb.ops.paper import PAPER_CONFIG_NAME, PAPER_LOG
+from statarb.runner.processes import ProcessError
 from statarb.settings import parse_settings
 
 
@@ -160,6 +162,9 @@ def compare_paper_run(
     )
 
 
+DEFAULT_PAPER_CONFIG = Path("user_data") / PAPER_CONFIG_NAME
+
+
 def _blocks_of(log_path: Path | None) -> list[BlockEvent]:
     if log_path is None or not log_path.is_file():
         return []
@@ -180,7 +185,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--paper-config",
         type=Path,
-        help="the run's config.paper.json (order mode, fees, timeframe, statarb settings)",
+        help="the run's config (order mode, fees, timeframe, statarb settings); default: "
+        "user_data/config.paper.json when it exists, else config.json",
     )
     parser.add_argument("--pairs-config", type=Path, help="default: the paper config's")
     parser.add_argument(
@@ -206,12 +212,15 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    paper_config = args.paper_config
+    if paper_config is None and DEFAULT_PAPER_CONFIG.is_file():
+        paper_config = DEFAULT_PAPER_CONFIG  # where scripts/paper.py writes it
     try:
         comparison = compare_paper_run(
             args.db,
             args.pairs_config,
             args.datadir,
-            paper_config=args.paper_config,
+            paper_config=paper_config,
             results_dir=args.results,
             tolerance_candles=args.tolerance_candles,
             since=args.since,
@@ -223,6 +232,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (PaperDbError, BacktestSetupError, ValueError) as exc:
         print(f"compare_paper: {exc}", file=sys.stderr)
         return 2
+    except (ProcessError, LauncherError) as exc:  # the backtest failed; the tail says why
+        print(f"compare_paper: {exc}", file=sys.stderr)
+        return 1
     print(comparison.table())
     if args.out is not None:
         comparison.write_json(args.out)
