@@ -37,6 +37,7 @@ pytestmark = pytest.mark.bot
 
 REPO = Path(__file__).resolve().parents[2]
 WARMUP_CANDLES = 500  # the trailing re-test's window (statarb.retest_window)
+CANDLES_AFTER_EXIT = 2
 
 
 @pytest.fixture(scope="module")
@@ -53,12 +54,16 @@ def paper_run(tmp_path_factory: pytest.TempPathFactory) -> PaperRun:
         run.wait_for(lambda: _holds_both(run), 240, "the pushed SOL_ADA spread's entry")
         run.push_spread_z(LEG_A, LEG_B, HEDGE_SOL_ADA, 0.0)
         run.wait_for(lambda: not _holds_any(run), 300, "the SOL_ADA spread's exit")
+        exited = datetime.now(UTC).replace(second=0, microsecond=0)
         run.push_spread_z(LEG_A, LEG_B, HEDGE_SOL_ADA, 1.5)
         forced = run.call("POST", "forceenter", json={"pair": LEG_A, "side": "short"})
         assert forced.ok, forced.text
         # the forced leg; its twin follows where dry-run runs the hedging plan (either way the
         # comparison must name the spread as forced)
         run.wait_for(lambda: _amounts(run).get(LEG_A, 0) > 0, 120, "the forced leg's fill")
+        # candles past the exit: the backtest decides on closed candles, up to a few later
+        settled = exited + timedelta(minutes=CANDLES_AFTER_EXIT)
+        run.wait_for(lambda: run.last_closed_candle(LEG_A) >= settled, 300, "closed candles")
         run.download_candles(folder / "candles")
     finally:
         run.stop()

@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -151,6 +152,17 @@ class PaperRun:
         )
         answer.raise_for_status()
         return [float(row[4]) for row in answer.json()[:-1]]
+
+    def last_closed_candle(self, symbol: str) -> datetime:
+        """Open time of the exchange's last closed 1m candle of `symbol`."""
+        answer = requests.get(
+            f"{self.exchange_url}/fapi/v1/klines",
+            params={"symbol": symbol.split("/", maxsplit=1)[0] + "USDT", "interval": "1m",
+                    "limit": 2},
+            timeout=10,
+        )  # fmt: skip
+        answer.raise_for_status()
+        return datetime.fromtimestamp(int(answer.json()[0][0]) / 1000, tz=UTC)
 
     def push_spread_z(
         self, leg_a: str, leg_b: str, hedge_ratio: float, target_z: float, window: int = 50

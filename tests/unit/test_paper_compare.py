@@ -427,3 +427,18 @@ def test_a_spread_whose_twin_never_filled_is_closed_and_says_it_had_one_leg(
     assert lone.legs == 1 and not lone.is_open and lone.net_usdt is not None
     result = match([lone], [])
     assert any(r.startswith("one leg only: paper traded leg A") for r in result.matches[0].reasons)
+
+
+def test_a_paper_entry_at_the_end_of_the_candles_says_the_backtest_had_none_left() -> None:
+    """Candles downloaded right after paper's last entry end before the backtest's entry (it
+    decides on closed candles, often a candle later): that is the data's end, not the rules."""
+    paper = spread(at=T0 + timedelta(seconds=26))
+    period = paper_period([paper], now=T0 + timedelta(hours=1))
+    matches, _ = match_spreads(
+        [paper], [], period=period, timeframe_minutes=1,
+        backtest_range=(T0 - timedelta(hours=8), T0 + MINUTE),
+    )  # fmt: skip
+    assert any(
+        r.startswith("the backtest's candles end 0.6 candles after this entry")
+        for r in matches[0].reasons
+    ), matches[0].reasons

@@ -676,6 +676,13 @@ class _Context:
         outside = self._outside_backtest(p.entry_at)
         if outside:
             reasons.append(outside)
+        elif not p.forced and self.backtest_range is not None:
+            left = self.backtest_range[1] - p.entry_at
+            if left < timedelta(minutes=self.timeframe_minutes * self.tolerance_candles):
+                reasons.append(
+                    f"the backtest's candles end {self._candles(left).lstrip('+')} after this "
+                    "entry: a backtest entry a candle or two later had no candle to happen on"
+                )
         if p.is_open:
             reasons.append(self._open_at_end(None))
         if not p.forced:
@@ -736,9 +743,12 @@ class _Context:
             return None
         other = min(same, key=lambda o: abs(o.entry_at - run.entry_at))
         side = "backtest" if others is self.backtest else "paper"
+        counted = self.period.start <= other.entry_at <= self.period.end
         return (
             f"nearest {side} {other.pair_id} spread: {other.direction}, entered "
-            f"{other.entry_at:%Y-%m-%d %H:%M} ({self._candles(other.entry_at - run.entry_at)})"
+            f"{other.entry_at:%Y-%m-%d %H:%M} ({self._candles(other.entry_at - run.entry_at)}"
+            + ("" if counted else ", outside the period: not counted")
+            + ")"
         )
 
 
