@@ -141,11 +141,13 @@ def test_one_backtest_spread_is_never_matched_twice() -> None:
 
 def test_a_forced_entry_is_never_matched_and_is_named_as_forced() -> None:
     """Guards against: a person's forceenter counted as the strategy agreeing with itself."""
-    forced = spread(at=T0 + timedelta(seconds=17), forced=True)
+    # one leg: a forced leg whose twin did not follow is still a forced entry, first
+    forced = dataclasses.replace(spread(at=T0 + timedelta(seconds=17), forced=True), legs=1)
     result = match([forced], [spread(at=T0 + MINUTE)])
     paper_row = next(m for m in result.matches if m.paper is not None)
     assert paper_row.status == PAPER_ONLY
     assert paper_row.reasons[0].startswith("forced entry")
+    assert any(r.startswith("one leg only") for r in paper_row.reasons)
     backtest_row = next(m for m in result.matches if m.backtest is not None)
     assert backtest_row.status == BACKTEST_ONLY
     assert any("paper held its own SOL_ADA" in r and "forced" in r for r in backtest_row.reasons)

@@ -668,11 +668,12 @@ class _Context:
         return None
 
     def paper_only(self, p: SpreadRun) -> tuple[str, ...]:
-        reasons = _one_leg(p, "paper")
-        if p.forced:
+        reasons = []
+        if p.forced:  # first: it explains the row on its own
             reasons.append(
                 "forced entry: a person opened it (forceenter); a backtest never has one"
             )
+        reasons += _one_leg(p, "paper")
         outside = self._outside_backtest(p.entry_at)
         if outside:
             reasons.append(outside)
