@@ -75,7 +75,10 @@ def compare_paper_run(
     if pairs_path is None or not pairs_path.is_file():
         raise PaperDbError(f"the paper run's pairs file {pairs_path} is not there: give it")
     timeframe = str(config.get("timeframe", "1m"))
+    if timeframe not in TIMEFRAME_MINUTES:
+        raise BacktestSetupError(f"timeframe {timeframe!r} is not supported")
     minutes = TIMEFRAME_MINUTES[timeframe]
+    settings = parse_settings(config)
     legs = read_paper_legs(db_path)
     period = paper_period(
         paper_spreads(legs, timeframe_minutes=minutes),
@@ -84,7 +87,7 @@ def compare_paper_run(
         until=until,
     )
     notes = [f"pairs file: {pairs_path}; base config: {base_path}"]
-    warmup = parse_settings(config).retest_window if warmup_candles is None else warmup_candles
+    warmup = settings.retest_window if warmup_candles is None else warmup_candles
     if warmup > tolerance_candles:
         notes.append(
             f"the backtest starts {warmup} candles before the period (warm-up: the trailing "
@@ -92,7 +95,7 @@ def compare_paper_run(
             "period are not counted"
         )
     freqai_on = bool(config.get("freqai", {}).get("enabled", False))
-    model_gate = bool(statarb.get("model_gate", False))
+    model_gate = settings.model_gate
     freqai = freqai_on and model_gate
     if freqai_on and not model_gate:
         notes.append(
@@ -136,7 +139,6 @@ def compare_paper_run(
     ]
     trades = json.loads(result.trades_path.read_text()) if result.trades_path.exists() else []
     backtest = backtest_runs(result.spreads, trades)
-    max_open = statarb.get("max_open_spreads")
     if paper_log is None and paper_config is not None:
         paper_log = paper_config.parent / PAPER_LOG
     backtest_log = results_dir / "logs" / "backtesting.log"
@@ -147,7 +149,7 @@ def compare_paper_run(
         timeframe_minutes=minutes,
         tolerance_candles=tolerance_candles,
         backtest_range=(result.start, result.end),
-        max_open_spreads=int(max_open) if max_open is not None else None,
+        max_open_spreads=settings.max_open_spreads,
         paper_blocks=_blocks_of(paper_log),
         backtest_blocks=_blocks_of(backtest_log),
     )
