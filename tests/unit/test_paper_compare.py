@@ -167,6 +167,9 @@ def test_a_spread_open_at_the_end_has_no_net_and_ends_the_period_now() -> None:
     totals = result.totals()
     assert totals["paper_open_at_end"] == 1
     assert totals["paper_net_usdt"] == pytest.approx(2.5)  # the open spread adds nothing
+    # nor is the backtest's forced close of its twin set against paper's unknown result
+    assert (totals["in_both"], totals["in_both_closed"]) == (1, 0)
+    assert totals["in_both_backtest_net_usdt"] == 0.0
     assert "open" in result.table()
 
 

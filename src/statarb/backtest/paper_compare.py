@@ -164,6 +164,12 @@ class PaperComparison:
         paper = [m.paper for m in self.matches if m.paper is not None]
         backtest = [m.backtest for m in self.matches if m.backtest is not None]
         both = [m for m in self.matches if m.status == BOTH]
+        # Nets compared only where both runs closed the spread (an open paper spread has none).
+        closed = [
+            m for m in both
+            if m.paper and m.backtest and m.paper.net_usdt is not None
+            and m.backtest.net_usdt is not None
+        ]  # fmt: skip
         return {
             "paper_spreads": len(paper),
             "paper_open_at_end": sum(1 for s in paper if s.is_open),
@@ -174,8 +180,9 @@ class PaperComparison:
             "in_both": len(both),
             "paper_only": self.count(PAPER_ONLY),
             "backtest_only": self.count(BACKTEST_ONLY),
-            "in_both_paper_net_usdt": _net(m.paper for m in both if m.paper),
-            "in_both_backtest_net_usdt": _net(m.backtest for m in both if m.backtest),
+            "in_both_closed": len(closed),
+            "in_both_paper_net_usdt": _net(m.paper for m in closed),
+            "in_both_backtest_net_usdt": _net(m.backtest for m in closed),
             "backtest_excluded_outside_period": len(self.excluded_backtest),
         }
 
@@ -937,8 +944,9 @@ def render_table(comparison: PaperComparison) -> str:
         f"backtest: {totals['backtest_spreads']} spreads in the period, net "
         f"{totals['backtest_net_usdt']:+.2f} USDT; {totals['backtest_excluded_outside_period']} "
         "outside the paper period not counted",
-        f"in both: {totals['in_both']} (net paper {totals['in_both_paper_net_usdt']:+.2f} vs "
-        f"backtest {totals['in_both_backtest_net_usdt']:+.2f} USDT); paper only: "
+        f"in both: {totals['in_both']} ({totals['in_both_closed']} closed in both: net paper "
+        f"{totals['in_both_paper_net_usdt']:+.2f} vs backtest "
+        f"{totals['in_both_backtest_net_usdt']:+.2f} USDT); paper only: "
         f"{totals['paper_only']}; backtest only: {totals['backtest_only']}",
     ]
     differing = [m for m in comparison.matches if m.reasons]
