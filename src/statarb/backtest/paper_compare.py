@@ -632,7 +632,8 @@ class _Context:
 
     def _fills(self, p: SpreadRun, b: SpreadRun) -> list[str]:
         reasons = []
-        if (p.maker_fills, p.fills) != (b.maker_fills, b.fills):
+        # Counts of a spread still open in paper would set its entries against both phases.
+        if not p.is_open and (p.maker_fills, p.fills) != (b.maker_fills, b.fills):
             reasons.append(
                 f"fill model: paper {p.maker_fills} of {p.fills} fills at the maker rate, "
                 f"backtest {b.maker_fills} of {b.fills} (dry-run fills a resting limit once the "
@@ -655,7 +656,7 @@ class _Context:
     def _open_at_end(self, b: SpreadRun | None) -> str:
         text = f"open at the end: still open in paper at {self.period.end:%Y-%m-%d %H:%M}, no net"
         if b is not None and b.exit_reason == "force_exit":
-            text += "; the backtest closed its twin at its range's end (force_exit)"
+            text += "; the backtest closed its spread at its range's end (force_exit)"
         return text
 
     def _backtest_end(self) -> str:
