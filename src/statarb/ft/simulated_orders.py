@@ -12,7 +12,6 @@ simulated fills.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -20,9 +19,8 @@ from typing import Any
 from freqtrade.exceptions import InvalidOrderException, TemporaryError
 
 from statarb.execution.guard import OrderGuard, UnresolvedOrderError
-from statarb.execution.journal import IntentJournal, IntentRecord
-from statarb.live.seam import IntentRegistry, unregistered_client_id
-from statarb.safety.log import Category, log
+from statarb.execution.journal import IntentJournal
+from statarb.live.seam import IntentRegistry, intent_for_order
 
 logger = logging.getLogger(__name__)
 
@@ -92,23 +90,9 @@ def install_simulated_order_seam(
 
     def create_order(*, pair: str, side: str, amount: float, **kwargs: Any) -> dict[str, Any]:
         reduce_only = bool(kwargs.get("reduceOnly", False))
-        record = registry.take(pair, side, reduce_only)
-        if record is None and not reduce_only:
-            log(
-                logger,
-                Category.SAFETY,
-                None,
-                "order to add to a leg not initiated by the strategy: refused",
-                symbol=pair,
-                side=side,
-                qty=amount,
-                dry_run=True,
-            )
-            raise InvalidOrderException(
-                f"refused by the spread guard: an unannounced {side} order on {pair} would "
-                "change a hedged spread (only the strategy adds to legs)"
-            )
-        record = _record_for(record, pair, side, amount, reduce_only, now_ms())
+        record = intent_for_order(
+            registry, pair, side, float(amount), reduce_only, now_ms(), refuse=InvalidOrderException
+        )
 
         def send(client_order_id: str) -> dict[str, Any]:
             order = original(pair=pair, side=side, amount=amount, **kwargs)
@@ -122,30 +106,6 @@ def install_simulated_order_seam(
 
     exchange.create_order = create_order
     exchange._statarb_guarded = True
-
-
-def _record_for(
-    announced: IntentRecord | None,
-    symbol: str,
-    side: str,
-    amount: float,
-    reduce_only: bool,
-    now: int,
-) -> IntentRecord:
-    if announced is not None:
-        return dataclasses.replace(announced, qty_base=float(amount), created_ms=now)
-    return IntentRecord(
-        client_order_id=unregistered_client_id(symbol, side, reduce_only, now),
-        symbol=symbol,
-        side=side,
-        qty_base=float(amount),
-        reduce_only=reduce_only,
-        purpose="U",
-        spread="",
-        leg="",
-        attempt=0,
-        created_ms=now,
-    )
 
 
 def simulated_positions(

@@ -77,6 +77,64 @@ def unregistered_client_id(symbol: str, side: str, reduce_only: bool, now_ms: in
     return f"sa-u-{coin}-{side[0]}{'r' if reduce_only else 'o'}-{bucket}"[:36]
 
 
+def intent_for_order(
+    registry: IntentRegistry,
+    symbol: str,
+    side: str,
+    amount: float,
+    reduce_only: bool,
+    now: int,
+    *,
+    refuse: Callable[[str], Exception],
+) -> IntentRecord:
+    """The intent an order leaving the bot goes out under (live and dry-run alike).
+
+    Every order that ADDS to a leg is announced by the strategy (entry, twin, top-up). An
+    unannounced one is FreqTrade adding to an open leg on its own — e.g. a REST force-entry
+    on a pair already in a spread — and would break the hedge: refused with `refuse(message)`.
+    Reduce-only orders only ever lower the risk and pass, under a stable derived id.
+    """
+    record = registry.take(symbol, side, reduce_only)
+    if record is None and not reduce_only:
+        log(
+            logger,
+            Category.SAFETY,
+            None,
+            "order to add to a leg not initiated by the strategy: refused",
+            symbol=symbol,
+            side=side,
+            qty=amount,
+        )
+        raise refuse(
+            f"refused by the spread guard: an unannounced {side} order on {symbol} would "
+            "change a hedged spread (only the strategy adds to legs)"
+        )
+    if record is not None:
+        return replace(record, qty_base=amount, created_ms=now)
+    log(
+        logger,
+        Category.EXECUTION,
+        None,
+        "order without a registered intent",
+        symbol=symbol,
+        side=side,
+        qty=amount,
+        reduce_only=reduce_only,
+    )
+    return IntentRecord(
+        client_order_id=unregistered_client_id(symbol, side, reduce_only, now),
+        symbol=symbol,
+        side=side,
+        qty_base=amount,
+        reduce_only=reduce_only,
+        purpose="U",
+        spread="",
+        leg="",
+        attempt=0,
+        created_ms=now,
+    )
+
+
 def install_guarded_create_order(
     api: Any, guard: OrderGuard, registry: IntentRegistry, now_ms: Callable[[], int]
 ) -> None:
@@ -95,50 +153,9 @@ def install_guarded_create_order(
     ) -> dict[str, Any]:
         params = dict(params or {})
         reduce_only = bool(params.get("reduceOnly", False))
-        record = registry.take(symbol, side, reduce_only)
-        if record is None and not reduce_only:
-            # Every order that adds to a leg is announced by the strategy (entry, twin,
-            # top-up). An unannounced one is FreqTrade adding to an open leg on its own —
-            # e.g. a REST force-entry on a pair already in a spread — and would break the
-            # hedge: refuse it. Reduce-only orders only ever lower the risk and pass.
-            log(
-                logger,
-                Category.SAFETY,
-                None,
-                "order to add to a leg not initiated by the strategy: refused",
-                symbol=symbol,
-                side=side,
-                qty=amount,
-            )
-            raise ccxt.InvalidOrder(
-                f"refused by the spread guard: an unannounced {side} order on {symbol} would "
-                "change a hedged spread (only the strategy adds to legs)"
-            )
-        if record is None:
-            record = IntentRecord(
-                client_order_id=unregistered_client_id(symbol, side, reduce_only, now_ms()),
-                symbol=symbol,
-                side=side,
-                qty_base=float(amount),
-                reduce_only=reduce_only,
-                purpose="U",
-                spread="",
-                leg="",
-                attempt=0,
-                created_ms=now_ms(),
-            )
-            log(
-                logger,
-                Category.EXECUTION,
-                None,
-                "order without a registered intent",
-                symbol=symbol,
-                side=side,
-                qty=amount,
-                reduce_only=reduce_only,
-            )
-        else:
-            record = replace(record, qty_base=float(amount), created_ms=now_ms())
+        record = intent_for_order(
+            registry, symbol, side, float(amount), reduce_only, now_ms(), refuse=ccxt.InvalidOrder
+        )
 
         def send(client_order_id: str) -> dict[str, Any]:
             return original(
