@@ -50,7 +50,18 @@ def paper_run(tmp_path_factory: pytest.TempPathFactory) -> PaperRun:
     run = PaperRun(folder, market, pairs)
     try:
         run.start([LEG_A, LEG_B, OTHER_A, OTHER_B])
+        # SOL_ADA trades the pushed signal only: its legs are locked (FreqTrade's pair locks)
+        # until a candle has closed at the pushed z, so a spread the market signals on its own
+        # meanwhile cannot hold the pair when the pushed one comes (the backtest would trade
+        # that one instead, and the match under test would depend on the clock).
+        _lock(run, [LEG_A, LEG_B])
+        run.wait_for(lambda: not _holds_any(run), 120, "SOL_ADA flat before the push")
         run.push_spread_z(LEG_A, LEG_B, HEDGE_SOL_ADA, -3.2)
+        pushed_at = datetime.now(UTC).replace(second=0, microsecond=0)
+        run.wait_for(
+            lambda: run.last_closed_candle(LEG_A) >= pushed_at, 150, "a candle closed pushed"
+        )
+        _unlock(run, [LEG_A, LEG_B])
         run.wait_for(lambda: _holds_both(run), 240, "the pushed SOL_ADA spread's entry")
         run.push_spread_z(LEG_A, LEG_B, HEDGE_SOL_ADA, 0.0)
         run.wait_for(lambda: not _holds_any(run), 300, "the SOL_ADA spread's exit")
@@ -68,6 +79,19 @@ def paper_run(tmp_path_factory: pytest.TempPathFactory) -> PaperRun:
     finally:
         run.stop()
     return run
+
+
+def _lock(run: PaperRun, pairs: list[str]) -> None:
+    until = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    locks = [{"pair": pair, "until": until, "reason": "test: pushed signal only"} for pair in pairs]
+    assert run.call("POST", "locks", json=locks).ok
+    if _holds_any(run):  # the market's own spread, entered before the locks: let it go
+        assert run.call("POST", "forceexit", json={"tradeid": "all"}).ok
+
+
+def _unlock(run: PaperRun, pairs: list[str]) -> None:
+    for pair in pairs:
+        assert run.call("POST", "locks/delete", json={"pair": pair}).ok
 
 
 def _amounts(run: PaperRun) -> dict[str, float]:
