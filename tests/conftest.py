@@ -1,4 +1,5 @@
-"""Shared fixtures: a small generated market in FreqTrade's layout.
+"""Shared fixtures: a small generated market in FreqTrade's layout, and one local exchange
+(a real subprocess) per test module on it.
 
 Until ``statarb.market.generator`` lands on main, ``write_sample_market`` writes a few days of
 simple 1m futures candles for real symbol names (so FreqTrade's bundled leverage tiers know them),
@@ -7,6 +8,7 @@ plus 1h mark candles and 8-hourly funding rates, with FreqTrade's own feather da
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,6 +17,8 @@ import pandas as pd
 import pytest
 from freqtrade.data.history.datahandlers import get_datahandler
 from freqtrade.enums import CandleType
+
+from statarb.exchange.launcher import RunningExchange, start_local_exchange
 
 SAMPLE_START = datetime(2026, 1, 1, tzinfo=UTC)
 SAMPLE_DAYS = 3
@@ -72,3 +76,19 @@ def sample_market_datadir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 SAMPLE_END = SAMPLE_START + timedelta(days=SAMPLE_DAYS)
+
+
+@pytest.fixture(scope="module")
+def exchange(
+    sample_market_datadir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningExchange]:
+    """The local exchange on the sample market, one per test module (a module that needs
+    other data or options defines its own `exchange`)."""
+    folder = tmp_path_factory.mktemp("exchange")
+    running = start_local_exchange(
+        sample_market_datadir, log_path=folder / "exchange.log", state_path=folder / "state.json"
+    )
+    try:
+        yield running
+    finally:
+        running.stop()

@@ -16,24 +16,19 @@ import pytest
 
 from statarb.ops import daily_check
 from statarb.ops.api import PASSWORD_VAR, USERNAME_VAR
-from support.live_bot import HEDGE_SOL_ADA, LEG_A, LEG_B, LiveBot, running_live_bot
+from support.live_bot import HEDGE_SOL_ADA, LEG_A, LEG_B, LiveBot
+from support.maker_first import running_maker_first_bot
 
 pytestmark = pytest.mark.bot
 
 SYMBOL = {LEG_A: "SOLUSDT", LEG_B: "ADAUSDT"}
 MAKER_TIMEOUT_S = 3
-TIMEOUTS = {"entry": 30, "exit": 30, "exit_timeout_count": 1, "unit": "seconds"}
 
 
 @pytest.fixture(scope="module")
 def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveBot]:
-    with running_live_bot(
-        tmp_path_factory.mktemp("maker_live"),
-        pair_ids=("SOL_ADA",),
-        order_mode="maker_first",
-        # The cost gate is not what this module tests: every signal may open.
-        statarb={"maker_timeout_s": MAKER_TIMEOUT_S, "cost_gate": False},
-        freqtrade={"unfilledtimeout": TIMEOUTS},
+    with running_maker_first_bot(
+        tmp_path_factory.mktemp("maker_live"), maker_timeout_s=MAKER_TIMEOUT_S, order_timeout_s=30
     ) as running:
         yield running
 

@@ -27,9 +27,9 @@ from support.live_bot import (
     flat,
     lock_signal_entries,
     new_lines,
-    running_live_bot,
     signal_with_leg_a_held,
 )
+from support.maker_first import running_maker_first_bot
 
 pytestmark = pytest.mark.bot
 
@@ -37,7 +37,6 @@ SOL = "SOLUSDT"
 # A resting maker entry outlives the candle it was placed in, so FreqTrade re-prices it when
 # the next candle closes (its replace_order path) before the strategy's maker timeout ends it.
 MAKER_TIMEOUT_S = 90
-TIMEOUTS = {"entry": 120, "exit": 120, "exit_timeout_count": 1, "unit": "seconds"}
 ENTRY_Z, OPEN_Z, STOP_Z = 3.0, 7.0, 12.0  # room: moving leg A away from its order lowers z
 DEPTH_ENDPOINT = "GET /fapi/v1/depth"
 HOLD_MS = 2500  # the exchange holds leg A's entry request this long before processing it
@@ -47,13 +46,11 @@ KEPT = "re-pricing failed: keeping the working order this loop"
 
 @pytest.fixture(scope="module")
 def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveBot]:
-    with running_live_bot(
+    with running_maker_first_bot(
         tmp_path_factory.mktemp("exchange_glitches"),
-        pair_ids=("SOL_ADA",),
+        maker_timeout_s=MAKER_TIMEOUT_S,
+        order_timeout_s=120,
         pair_overrides={"z_score_threshold": ENTRY_Z, "stop_loss_z": STOP_Z},
-        order_mode="maker_first",
-        statarb={"maker_timeout_s": MAKER_TIMEOUT_S, "cost_gate": False},
-        freqtrade={"unfilledtimeout": TIMEOUTS},
     ) as running:
         yield running
 

@@ -27,27 +27,24 @@ from support.live_bot import (
     flat,
     lock_signal_entries,
     new_lines,
-    running_live_bot,
     signal_with_leg_a_held,
 )
+from support.maker_first import running_maker_first_bot
 
 pytestmark = pytest.mark.bot
 
 SOL, ADA = "SOLUSDT", "ADAUSDT"
 MAKER_TIMEOUT_S = 20  # config.json's value: a resting maker order waits this long
-TIMEOUTS = {"entry": 40, "exit": 40, "exit_timeout_count": 1, "unit": "seconds"}
 HOLD_MS = 2500  # the exchange holds one order request this long before processing it
 CROSSING_SLIPPAGE_BPS = 10.0  # the default allowance
 
 
 @pytest.fixture(scope="module")
 def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveBot]:
-    with running_live_bot(
+    with running_maker_first_bot(
         tmp_path_factory.mktemp("exit_while_entering"),
-        pair_ids=("SOL_ADA",),
-        order_mode="maker_first",
-        statarb={"maker_timeout_s": MAKER_TIMEOUT_S, "cost_gate": False},
-        freqtrade={"unfilledtimeout": TIMEOUTS},
+        maker_timeout_s=MAKER_TIMEOUT_S,
+        order_timeout_s=40,
     ) as running:
         yield running
 

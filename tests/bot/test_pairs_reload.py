@@ -54,7 +54,29 @@ def new_lines(bot: LiveBot, start: int, text: str) -> list[str]:
     return [line for line in bot.log()[start:].splitlines() if text in line]
 
 
+# Every line a reload logs starts with one of these (one line per pair changed, or one line
+# for no change).
+RELOAD_LINES = ("pair added", "pair removed", "pair re-estimated", "pairs config reloaded")
+
+
+def start_from(bot: LiveBot, pair_ids: tuple[str, ...]) -> None:
+    """The state a test starts from, whatever ran before it on the module's bot: flat, prices
+    as generated, and a pairs config of `pair_ids` loaded (a reload the bot has logged)."""
+    if bot.open_trades():
+        bot.force_exit_all()
+        bot.wait_for(lambda: not bot.open_trades(), 60, "flat")
+    bot.undo_shocks()
+    mark = len(bot.log())
+    replace_pairs(bot, pair_ids)
+    bot.wait_for(
+        lambda: any(new_lines(bot, mark, line) for line in RELOAD_LINES),
+        20,
+        f"the reload of {', '.join(pair_ids)}",
+    )
+
+
 def test_a_replaced_pairs_config_trades_new_pairs_and_keeps_the_open_spread(bot: LiveBot) -> None:
+    start_from(bot, ("SOL_ADA",))
     bot.push_spread_z(2.6)
     assert bot.force_enter(LEG_A, "short").ok
     bot.wait_for(lambda: len(bot.open_trades()) == 2, 30, "the SOL_ADA spread")
@@ -89,6 +111,7 @@ def test_a_replaced_pairs_config_trades_new_pairs_and_keeps_the_open_spread(bot:
 
 
 def test_an_invalid_replacement_is_rejected_and_the_old_pairs_stay(bot: LiveBot) -> None:
+    start_from(bot, ("ETH_XRP",))
     mark = len(bot.log())
     path = bot.folder / "pairs_config.json"
     good = path.read_text()
@@ -100,10 +123,7 @@ def test_an_invalid_replacement_is_rejected_and_the_old_pairs_stay(bot: LiveBot)
     bot.wait_for(lambda: new_lines(bot, mark, "new pairs config rejected"), 20, "the rejection")
     assert new_lines(bot, mark, "[SAFETY]")
     assert "hedge_ratio" in "\n".join(new_lines(bot, mark, "rejected"))
-    # The loaded pairs still trade (ETH_XRP is still the active pair).
-    bot.force_exit_all()
-    bot.wait_for(lambda: not bot.open_trades(), 60, "flat")
-    bot.undo_shocks()
+    # The loaded pairs still trade: ETH_XRP is still the active pair.
     bot.push_spread_z(2.6, leg_a=OTHER_A, leg_b=OTHER_B, hedge_ratio=1400.0)
     assert bot.force_enter(OTHER_A, "short").ok
     bot.wait_for(lambda: len(bot.open_trades()) == 2, 30, "ETH_XRP again")

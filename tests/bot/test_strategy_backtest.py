@@ -199,6 +199,10 @@ def analysis_config(
     return path
 
 
+# FreqTrade's bias analyses get up to 900 s (their subprocess timeout) on top of the set-up.
+ANALYSIS_TIMEOUT = pytest.mark.timeout(1800)
+
+
 def analysis(command: str, config: Path, timerange: str, *extra: str,
              runner: list[str] | None = None) -> subprocess.CompletedProcess[str]:  # fmt: skip
     user_data = config.parent / "user_data"
@@ -231,6 +235,7 @@ def analysis_setup(analysis_config: Path, market_dir: Path) -> Path:
     return analysis_config
 
 
+@ANALYSIS_TIMEOUT
 def test_lookahead_analysis_finds_no_biased_entry_or_exit(analysis_setup: Path) -> None:
     probe_out = analysis_setup.parent / "probe.jsonl"
     csv = analysis_setup.parent / "lookahead.csv"
@@ -267,6 +272,7 @@ def test_lookahead_analysis_finds_no_biased_entry_or_exit(analysis_setup: Path) 
         assert record["rows"] in ([], [record["cut_len"] - 1]), record
 
 
+@ANALYSIS_TIMEOUT
 def test_recursive_analysis_finds_indicators_independent_of_the_startup_length(
     analysis_setup: Path,
 ) -> None:

@@ -1,31 +1,13 @@
-"""One real local-exchange process per test module; each test starts from a fresh account."""
+"""Each test starts from a fresh account on the module's local exchange (`exchange`, from
+tests/conftest.py), and `client` is ccxt on it."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
-from pathlib import Path
 
 import ccxt
 import pytest
 from tests_exchange_helpers import sync_client
 
-from statarb.exchange.launcher import RunningExchange, start_local_exchange
-
-
-@pytest.fixture(scope="module")
-def exchange(
-    sample_market_datadir: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[RunningExchange]:
-    folder = tmp_path_factory.mktemp("exchange")
-    running = start_local_exchange(
-        sample_market_datadir,
-        log_path=folder / "exchange.log",
-        state_path=folder / "state.json",
-    )
-    try:
-        yield running
-    finally:
-        running.stop()
+from statarb.exchange.launcher import RunningExchange
 
 
 @pytest.fixture(autouse=True)

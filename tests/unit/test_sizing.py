@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given, reject, settings
 from hypothesis import strategies as st
 
 from statarb.spread.sizing import (
@@ -39,37 +39,54 @@ def test_spec_example_btc_eth_legs_are_in_the_hedge_ratio() -> None:
     assert size.hedge_error_ratio < 1e-3
 
 
+STEPS = st.sampled_from([0.001, 0.01, 0.1, 1.0, 10.0])
+
+
+@st.composite
+def spreads(draw: st.DrawFn) -> dict[str, float]:
+    """Any prices, ratio and lot grids, with a budget of 0.5 to 1,000 hedged lots of A.
+
+    A budget drawn on its own would mostly not buy one hedged lot (a ratio of 5,000 at a
+    price of 120,000), so most examples would only show the refusal; relative to the lot
+    both the refusals and the sized spreads come up in every run.
+    """
+    price_a = draw(st.floats(0.05, 120_000))
+    price_b = draw(st.floats(0.05, 120_000))
+    hedge_ratio = draw(st.floats(0.001, 5_000))
+    step_a, step_b = draw(STEPS), draw(STEPS)
+    hedged_lot = step_a * (price_a + hedge_ratio * price_b)
+    return {
+        "budget": draw(st.floats(0.5, 1_000)) * hedged_lot,
+        "price_a": price_a,
+        "price_b": price_b,
+        "hedge_ratio": hedge_ratio,
+        "step_a": step_a,
+        "step_b": step_b,
+    }
+
+
 @settings(max_examples=300, deadline=None)
-@given(
-    budget=st.floats(200, 1e6),
-    price_a=st.floats(0.05, 120_000),
-    price_b=st.floats(0.05, 120_000),
-    hedge_ratio=st.floats(0.001, 5_000),
-    step_a=st.sampled_from([0.001, 0.01, 0.1, 1.0, 10.0]),
-    step_b=st.sampled_from([0.001, 0.01, 0.1, 1.0, 10.0]),
-)
+@given(spread=spreads())
 def test_a_sized_spread_is_on_the_grid_within_budget_and_hedged_or_refused(
-    budget: float,
-    price_a: float,
-    price_b: float,
-    hedge_ratio: float,
-    step_a: float,
-    step_b: float,
+    spread: dict[str, float],
 ) -> None:
+    budget, price_b = spread["budget"], spread["price_b"]
+    step_a, step_b = spread["step_a"], spread["step_b"]
     market_a = LegMarket("A/USDT:USDT", qty_step=step_a, min_notional_usdt=5)
     market_b = LegMarket("B/USDT:USDT", qty_step=step_b, min_notional_usdt=5)
     try:
         size = size_spread(
             gross_notional_usdt=budget,
-            price_a=price_a,
+            price_a=spread["price_a"],
             price_b=price_b,
-            hedge_ratio=hedge_ratio,
+            hedge_ratio=spread["hedge_ratio"],
             market_a=market_a,
             market_b=market_b,
             max_hedge_error=0.01,
         )
-    except SizingError:
-        return
+    except SizingError as refusal:
+        assert str(refusal)
+        reject()  # a refusal shows nothing of the sizing; only sized spreads count as examples
     assert on_grid(size.qty_a, step_a) and on_grid(size.qty_b, step_b)
     assert size.hedge_error_ratio <= 0.01
     # B may round up by half a step, so the budget holds up to that rounding.

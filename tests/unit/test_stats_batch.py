@@ -10,7 +10,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, reject, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from stats_sim import ar1, log_random_walks, random_walk, statsmodels_eg
@@ -289,22 +289,49 @@ def test_all_unordered_pairs_lists_each_pair_once() -> None:
     assert len({tuple(p) for p in pairs}) == 1225
 
 
+# Columns of prices: adversarial ones (any length, repeated values, huge or tiny numbers)
+# and plain ones (enough rows of positive prices, each drawn on its own), so that every run
+# sees both whole-batch refusals and batches to compare pair by pair.
+ADVERSARIAL_COINS = arrays(
+    np.float64,
+    st.tuples(st.integers(0, 80), st.integers(2, 4)),
+    elements=st.one_of(st.floats(-1e9, 1e9), st.sampled_from([0.0, 1.0, 100.0, 1e-300])),
+)
+PLAIN_COINS = arrays(
+    np.float64,
+    st.tuples(st.integers(20, 80), st.integers(2, 4)),
+    elements=st.floats(0.01, 1e6),
+    fill=st.nothing(),
+)
+
+
+def _lone_spikes_among_zeros() -> np.ndarray:
+    values = np.zeros((32, 3))
+    values[2, 0], values[14, 0] = 1.260923e6, 1.0
+    values[3, 1] = 1.0
+    values[14, 2] = 1.0
+    return values
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    values=arrays(
-        np.float64,
-        st.tuples(st.integers(0, 80), st.integers(2, 4)),
-        elements=st.one_of(st.floats(-1e9, 1e9), st.sampled_from([0.0, 1.0, 100.0, 1e-300])),
-    ),
+    values=st.one_of(ADVERSARIAL_COINS, PLAIN_COINS),
     maxlag=st.one_of(st.none(), st.integers(0, 4)),
+)
+# Known defect, found once this test counted only answered batches: the fast path's pivot
+# guard lets this pair through and its statistic differs from the single pair's by 2e-7
+# (the exact path agrees). Strict: the day the batch agrees, this marker must go.
+@example(values=_lone_spikes_among_zeros(), maxlag=None).xfail(
+    raises=AssertionError, reason="fast-path pivot guard misses a lone spike among zeros"
 )
 def test_batch_and_single_agree_on_any_input_refusals_included(values, maxlag) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no silent overflow or 0/0 on the way
         try:
             result = engle_granger_batch(values, maxlag=maxlag)
-        except StatsInputError:
-            return
+        except StatsInputError as exc:
+            assert str(exc)
+            reject()  # nothing to compare pair by pair; only answered batches count
         for i in range(len(result)):
             a, b = values[:, result.leg_a[i]], values[:, result.leg_b[i]]
             try:
