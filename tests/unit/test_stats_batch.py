@@ -318,12 +318,12 @@ def _lone_spikes_among_zeros() -> np.ndarray:
     values=st.one_of(ADVERSARIAL_COINS, PLAIN_COINS),
     maxlag=st.one_of(st.none(), st.integers(0, 4)),
 )
-# Known defect, found once this test counted only answered batches: the fast path's pivot
-# guard lets this pair through and its statistic differs from the single pair's by 2e-7
-# (the exact path agrees). Strict: the day the batch agrees, this marker must go.
-@example(values=_lone_spikes_among_zeros(), maxlag=None).xfail(
-    raises=AssertionError, reason="fast-path pivot guard misses a lone spike among zeros"
-)
+# Found once this test counted only answered batches: the fast path's pivot guard (1e-3) lets
+# this pair through (pivot ~0.02) and its statistic is 2e-7 off the single pair's: within
+# the any-input tolerance, outside the 1e-8 asserted on market-like data. Raising the guard
+# to 3e-2 fixes it but moves the spiky-legs case above to the QR path (1.5e-11 off the exact
+# t instead of under 1e-11): left as is, kept here so a worse drift is seen.
+@example(values=_lone_spikes_among_zeros(), maxlag=None)
 def test_batch_and_single_agree_on_any_input_refusals_included(values, maxlag) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no silent overflow or 0/0 on the way
