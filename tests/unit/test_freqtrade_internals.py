@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
 # A FreqTrade object's private attribute (an object's own `self._x` is not one).
 PRIVATE_NAMES = re.compile(
     r"_DataProvider__|\bdp\._|(?<!self)\.(_exchange|_exit_lock|_rpc|_freqtrade|_api)\b"
-    r"|_dry_run_open_orders"
+    r"|[\"'](_exchange|_exit_lock|_rpc|_freqtrade|_api)[\"']|_dry_run_open_orders"
 )
 
 

@@ -34,21 +34,28 @@ from freqtrade.strategy import DecimalParameter, IStrategy
 from pandas import DataFrame
 
 from statarb.costs.entry_cost import DEFAULT_COST_MARGIN
-from statarb.costs.orders import order_settings_problems
 from statarb.ft.cost_mixin import CostMixin
 from statarb.ft.live_mixin import LiveMixin
+from statarb.ft.startup import (
+    StartupRefusedError,
+    load_book,
+    order_settings_refusal,
+    timeframe_refusal,
+    unknown_symbols_refusal,
+    whitelist_refusal,
+    with_partners,
+)
+from statarb.ft.state import StrategyState
 from statarb.ft.trades import LIVE_MODES, TagStore, market_of
 from statarb.pairs_config import (
     DEFAULT_MEAN_REVERSION_WINDOW,
     PairsConfigError,
-    load_pairs_config,
-    load_schedule,
 )
 from statarb.safety.log import Category, log
 from statarb.safety.review_flag import ManualReviewFlag
 from statarb.settings import SettingsError, StrategySettings, parse_settings, startup_candles
-from statarb.spread.blocks import Block, EntryBlocks
-from statarb.spread.book import ActivePair, SpreadBook
+from statarb.spread.blocks import Block
+from statarb.spread.book import ActivePair
 from statarb.spread.client_ids import Leg, Purpose
 from statarb.spread.features import (
     RetestParams,
@@ -153,29 +160,41 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
     # ------------------------------------------------------------------ set-up
     def __init__(self, config: dict[str, Any]) -> None:
         super().__init__(config)
+        self.state = StrategyState()  # all the strategy remembers between callbacks
         try:
             self.settings: StrategySettings = parse_settings(config)
         except SettingsError as exc:
             raise OperationalException(str(exc)) from None
-        self._check_order_settings(config)
-        self.book = self._load_book()
+        runmode = config.get("runmode")
+        timeframe = config.get("timeframe", self.timeframe)
+        candle_s = None if runmode in LIVE_MODES else 60.0 * timeframe_to_minutes(timeframe)
+        orders = config.get("order_types", self.order_types)
+        refusal = order_settings_refusal(config, orders, self.settings, backtest_candle_s=candle_s)
+        if refusal and runmode in NON_UTIL_MODES:
+            raise OperationalException(refusal)
+        try:
+            self.book = load_book(self.settings)
+        except StartupRefusedError as exc:
+            raise OperationalException(str(exc)) from None
         # lookahead-/recursive-analysis replay one pair at a time (util run mode), but a spread
         # only exists with both legs: add each given leg's partners so the replay trades what
         # a real backtest trades. FreqTrade builds its pairlist from this config after loading
         # the strategy, so the addition takes effect; real runs must list every leg themselves.
-        self._analysis_run = config.get("runmode") not in NON_UTIL_MODES
-        if self._analysis_run:
-            self._add_partners(config)
-        else:
-            self._check_whitelist(config)
+        self._analysis_run = runmode not in NON_UTIL_MODES
+        whitelist = config.get("exchange", {}).get("pair_whitelist")
+        if self._analysis_run and whitelist:
+            whitelist[:] = with_partners(self.book, whitelist)
+        elif not self._analysis_run and (refusal := whitelist_refusal(self.book, config)):
+            raise OperationalException(refusal)
         windows = [
             e.mean_reversion_window for s in self.book.symbols for e in self.book.entries_of(s)
         ]
         # Pairs chosen by a later re-scan may use the default window; keep room for it.
         longest = max([*windows, DEFAULT_MEAN_REVERSION_WINDOW])
         self.startup_candle_count = startup_candles(self.settings, longest)
-        self._tf_minutes = timeframe_to_minutes(config.get("timeframe", self.timeframe))
-        self._check_timeframe(config.get("timeframe", self.timeframe))
+        self._tf_minutes = timeframe_to_minutes(timeframe)
+        if refusal := timeframe_refusal(self.book, timeframe):
+            raise OperationalException(refusal)
         self._retest = RetestParams(
             window=self.settings.retest_window,
             every=self.settings.retest_every,
@@ -185,92 +204,13 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
         self.review_flag = ManualReviewFlag(
             self.settings.review_flag_path(user_data, dry_run=bool(config.get("dry_run")))
         )
-        self._cache: dict[str, CandleCache] = {}
-        self._raw_cache: dict[str, tuple[Any, CandleCache]] = {}
-        self._decisions: dict[SpreadKey, EntryDecision] = {}
-        self._waiting: set[SpreadKey] = set()  # transient refusals already logged
-        self._exit_cache: dict[tuple[SpreadKey, datetime], str | None] = {}
-        self._forced: dict[SpreadKey, EntryDecision] = {}
-        self._entry_tags: dict[str, LegTag] = {}
-        self._top_up_prices: dict[str, float] = {}  # live hedging top-ups: pair -> limit price
-        self._blocks = EntryBlocks()  # loaded pairs blocked from entries, said once per change
         self.tags = TagStore(self.book, self._tf_minutes)
 
-    def _check_order_settings(self, config: dict[str, Any]) -> None:
-        """Maker-first orders need FreqTrade's timeouts and pricing to match (statarb.costs)."""
-        runmode = config.get("runmode")
-        candle_s = None
-        if runmode not in LIVE_MODES:
-            candle_s = 60.0 * timeframe_to_minutes(config.get("timeframe", self.timeframe))
-        problems = order_settings_problems(
-            {**config, "order_types": config.get("order_types", self.order_types)},
-            self.settings.maker_timeout_s,
-            backtest_candle_s=candle_s,
-        )
-        if problems and runmode in NON_UTIL_MODES:
-            raise OperationalException("[SAFETY] order settings: " + "; ".join(problems))
-
-    def _load_book(self) -> SpreadBook:
-        try:
-            if self.settings.pairs_schedule:
-                return SpreadBook.from_schedule(load_schedule(self.settings.pairs_schedule))
-            return SpreadBook.from_config(load_pairs_config(self.settings.pairs_config))
-        except PairsConfigError as exc:
-            raise OperationalException(f"[SAFETY] cannot trade: {exc}") from None
-
-    def _check_timeframe(self, timeframe: str) -> None:
-        """Windows and half-lives are counted in candles: a scan on 5m candles traded on 1m
-        candles would judge every spread on a window five times too short."""
-        scanned = {c.timeframe for c in self.book.configs if c.timeframe}
-        if scanned - {timeframe}:
-            raise OperationalException(
-                f"[SAFETY] the pairs were chosen on {', '.join(sorted(scanned))} candles but the "
-                f"bot trades {timeframe} candles: re-scan on {timeframe} candles"
-            )
-
-    def _add_partners(self, config: dict[str, Any]) -> None:
-        whitelist = config.get("exchange", {}).get("pair_whitelist")
-        if not whitelist:
-            return
-        grown = True
-        while grown:  # the whole connected set: a partner's other pairs can keep it busy
-            grown = False
-            for symbol in list(whitelist):
-                for entry in self.book.entries_of(symbol):
-                    for leg in (entry.leg_a, entry.leg_b):
-                        if leg not in whitelist:
-                            whitelist.append(leg)
-                            grown = True
-
-    def _check_whitelist(self, config: dict[str, Any]) -> None:
-        whitelist = set(config.get("exchange", {}).get("pair_whitelist", []))
-        missing = [s for s in self.book.symbols if s not in whitelist]
-        if missing:
-            raise OperationalException(
-                "[SAFETY] pairs config legs are not in exchange.pair_whitelist: "
-                + ", ".join(missing)
-                + " (the whitelist must hold every leg so both legs of a spread can trade)"
-            )
-        freqai = config.get("freqai", {})
-        if freqai.get("enabled"):
-            corr = set(freqai.get("feature_parameters", {}).get("include_corr_pairlist", []))
-            missing_corr = [s for s in self.book.symbols if s not in corr]
-            if missing_corr:
-                raise OperationalException(
-                    "freqai.feature_parameters.include_corr_pairlist must hold every leg "
-                    "(the model's spread features need the partner's candles); missing: "
-                    + ", ".join(missing_corr)
-                )
-
     def bot_start(self, **kwargs: Any) -> None:
-        unknown = [s for s in self.book.symbols if self.dp.market(s) is None]
-        if unknown:
+        if refusal := unknown_symbols_refusal(self.book, self.dp.market):
             # A ValueError: FreqTrade's wrapper logs it in one line (other exceptions get a
             # traceback) and stops the bot with it.
-            raise PairsConfigError(
-                "[SAFETY] pairs config names symbols the exchange does not list: "
-                + ", ".join(unknown)
-            )
+            raise PairsConfigError(refusal)
         for config in self.book.configs[-1:]:
             for pair in config.pairs:
                 log(
@@ -360,7 +300,7 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
         dataframe["z_stop_upper"] = thresholds.stop_z
         dataframe["z_stop_lower"] = -thresholds.stop_z
         cached = {c: dataframe[c] for c in CACHED_COLUMNS if c in dataframe.columns}
-        self._cache[pair] = CandleCache(dataframe["date"], cached, self._tf_minutes)
+        self.state.candles[pair] = CandleCache(dataframe["date"], cached, self._tf_minutes)
         return dataframe
 
     # ------------------------------------------------------------------ FreqAI
@@ -456,15 +396,15 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
         if active is None:
             return None
         key = SpreadKey(active.entry.pair_id, signal_candle)
-        decision = self._decisions.get(key)
+        decision = self.state.decisions.get(key)
         if decision is None:
             decision = self._decide(active, signal_candle)
             if decision.final:
-                self._decisions[key] = decision
-            elif key in self._waiting:
+                self.state.decisions[key] = decision
+            elif key in self.state.waiting:
                 return active, decision  # said once; asked again next loop
             else:
-                self._waiting.add(key)
+                self.state.waiting.add(key)
             if decision.final:
                 blocks: dict[Block, str | None] = dict.fromkeys(decision.lifts)
                 if decision.block is not None:
@@ -491,7 +431,7 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
         the answer does not depend on FreqTrade's pair order; the partner only adds its price.
         """
         entry = active.entry
-        cache = self._cache.get(active.symbol)
+        cache = self.state.candles.get(active.symbol)
         row = cache.row_at(signal_candle) if cache else None
         partner_close = self._close_at(active.partner, signal_candle)
         if row is None or not math.isfinite(partner_close):
@@ -570,7 +510,7 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
     ) -> None:
         """Withdraw an approval so the twin is not sent alone after this leg was refused."""
         key = SpreadKey(decision.pair_id, decision.signal_candle)
-        self._decisions[key] = dataclasses.replace(decision, approved=False, reason=reason)
+        self.state.decisions[key] = dataclasses.replace(decision, approved=False, reason=reason)
         log(logger, category, decision.pair_id, "entry withdrawn", reason=reason)
 
     def _live_entry_z(self, entry: Any) -> float:
@@ -599,7 +539,7 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
 
     def _close_at(self, symbol: str, candle: datetime) -> float:
         """Close of `symbol`'s candle opened at `candle`: analysed cache, else raw candles."""
-        cache = self._cache.get(symbol)
+        cache = self.state.candles.get(symbol)
         row = cache.row_at(candle) if cache else None
         if row is not None:
             return float(row["close"])
@@ -687,8 +627,8 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
                 category=Category.EXECUTION,
             )
             return False
-        self._entry_tags[pair] = plan.tag
-        self._forced = {k: v for k, v in self._forced.items() if v is not plan.decision}
+        self.state.entry_tags[pair] = plan.tag
+        self.state.forced = {k: v for k, v in self.state.forced.items() if v is not plan.decision}
         if self.live is not None:
             self.live.announce(
                 tag=plan.tag,
@@ -726,7 +666,7 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
         self, pair: str, current_time: datetime, entry_tag: str | None, side: str
     ) -> LegPlan | None:
         """Why this leg would be entered now: completing a twin, a forced spread, a signal."""
-        completing = getattr(self, "_completing", {}).get(pair)
+        completing = self.state.completing.get(pair)
         if completing is not None:
             return LegPlan(completing[0], completing[1], None)
         if entry_tag in FORCED_TAGS and self.dp.runmode in LIVE_MODES:
@@ -753,7 +693,7 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
         return plan
 
     def _last_common_candle(self, active: ActivePair) -> datetime | None:
-        caches = [self._cache.get(active.symbol), self._candles_of(active.partner)]
+        caches = [self.state.candles.get(active.symbol), self._candles_of(active.partner)]
         stamps = [c.last_open_ns for c in caches if c is not None]
         if len(stamps) < 2 or None in stamps:
             return None
@@ -819,7 +759,7 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
             )
             return None
         key = SpreadKey(active.entry.pair_id, signal_candle)
-        decision = self._forced.get(key)
+        decision = self.state.forced.get(key)
         if decision is not None and self._spread_was_sent(key.pair_id, decision.signal_candle):
             decision = None  # that request reached the exchange and failed: this one is new
         if decision is None:
@@ -837,7 +777,7 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
                 decided_at += timedelta(seconds=1)
             decision = dataclasses.replace(decision, signal_candle=decided_at)
             if decision.approved:  # a refusal is re-examined on the next request
-                self._forced[key] = decision
+                self.state.forced[key] = decision
             log(
                 logger,
                 Category.SAFETY if not decision.approved else Category.STRATEGY,
@@ -859,7 +799,7 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
         self, pair: str, trade: Trade, order: Order, current_time: datetime, **kwargs: Any
     ) -> None:
         if order.ft_order_side == trade.entry_side and trade.get_custom_data("spread") is None:
-            tag = self._entry_tags.pop(pair, None)
+            tag = self.state.entry_tags.pop(pair, None)
             if tag is None or leg_is_short(tag.leg, tag.direction) != trade.is_short:
                 tag = self.tags.rebuild(trade)
             if tag is not None:
@@ -894,12 +834,12 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
         if self.dp.runmode in LIVE_MODES:
             return self._live_exit(tag)
         cache_key = (tag.key, current_time)
-        if cache_key not in self._exit_cache:
-            self._exit_cache[cache_key] = self._spread_exit(tag, current_time)
-            if len(self._exit_cache) > 10_000:
-                self._exit_cache.clear()
-                self._exit_cache[cache_key] = self._spread_exit(tag, current_time)
-        return self._exit_cache[cache_key]
+        if cache_key not in self.state.exit_cache:
+            self.state.exit_cache[cache_key] = self._spread_exit(tag, current_time)
+            if len(self.state.exit_cache) > 10_000:
+                self.state.exit_cache.clear()
+                self.state.exit_cache[cache_key] = self._spread_exit(tag, current_time)
+        return self.state.exit_cache[cache_key]
 
     def _spread_exit(self, tag: LegTag, current_time: datetime) -> str | None:
         twin_open = any(
@@ -997,12 +937,10 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
             if now >= tag.opened_at + timedelta(minutes=3 * self._tf_minutes):
                 return str(ExitReason.TWIN_MISSING)
             return None
-        z_now, z_prev = getattr(self, "_live_z", {}).get(tag.key) or self._open_z(
-            tag, datetime.now(UTC)
-        )
+        z_now, z_prev = self.state.live_z.get(tag.key) or self._open_z(tag, datetime.now(UTC))
         reason = self._judge(tag, z_now, z_prev, datetime.now(UTC))
         if reason is not None:
-            self._exiting.setdefault(tag.key, reason)
+            self.state.exiting.setdefault(tag.key, reason)
         return reason
 
     def _twin_closed(self, tag: LegTag) -> bool:
@@ -1020,7 +958,7 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
         twin = self._closed_leg(tag, tag.partner)
         if twin is None:
             return None
-        decided = getattr(self, "_exiting", {}).get(tag.key)
+        decided = self.state.exiting.get(tag.key)
         reason = follower_exit_reason(decided, twin.exit_reason)
         log(
             logger,
@@ -1050,17 +988,17 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
     def _candles_of(self, symbol: str) -> CandleCache | None:
         """The analysed cache, or raw candles for a leg FreqTrade did not analyse in this run
         (an analysis run loads one pair; a spread dropped from the whitelist keeps its legs)."""
-        cache = self._cache.get(symbol)
+        cache = self.state.candles.get(symbol)
         if cache is not None:
             return cache
         raw = self.dp.get_pair_dataframe(symbol, self.timeframe)
         if raw is None or raw.empty:
             return None
-        cached = self._raw_cache.get(symbol)
+        cached = self.state.raw_candles.get(symbol)
         last = raw["date"].iloc[-1]
         if cached is None or cached[0] != last:
             cached = (last, CandleCache(raw["date"], {"close": raw["close"]}, self._tf_minutes))
-            self._raw_cache[symbol] = cached
+            self.state.raw_candles[symbol] = cached
         return cached[1]
 
     # ------------------------------------------------------------------ entry blocks
@@ -1072,7 +1010,7 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
         signal_candle = signal_candle_of(current_time, self._tf_minutes)
         config = self.book.config_at(signal_candle)
         loaded = config.pairs if config is not None else []
-        self._blocks.keep_only(entry.pair_id for entry in loaded)
+        self.state.blocks.keep_only(entry.pair_id for entry in loaded)
         review = (
             "manual review flag up: no new spreads until a person acknowledges it"
             if self.review_flag.is_raised()
@@ -1085,14 +1023,14 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
                     entry.pair_id, (entry.leg_a, entry.leg_b), current_time
                 ),
             }
-            cache = self._cache.get(entry.leg_a)
+            cache = self.state.candles.get(entry.leg_a)
             row = cache.row_at(signal_candle) if cache is not None else None
             if row is not None:  # analysed: the re-test's verdict
                 blocks[Block.RETEST] = None if bool(row["coint_ok"]) else self._retest_failure(row)
             self._report_blocks(entry.pair_id, blocks)
 
     def _report_blocks(self, pair_id: str, blocks: dict[Block, str | None]) -> None:
-        change = self._blocks.update(pair_id, blocks)
+        change = self.state.blocks.update(pair_id, blocks)
         if change is None:
             return
         if change.blocked:
@@ -1136,9 +1074,11 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
             return
         # Entry decisions are per signal candle; keep only the recent ones.
         horizon = current_time.astimezone(UTC) - timedelta(minutes=self._tf_minutes * 10)
-        self._decisions = {k: v for k, v in self._decisions.items() if k.opened_at >= horizon}
-        self._forced = {k: v for k, v in self._forced.items() if k.opened_at >= horizon}
-        self._waiting = {k for k in self._waiting if k.opened_at >= horizon}
+        self.state.decisions = {
+            k: v for k, v in self.state.decisions.items() if k.opened_at >= horizon
+        }
+        self.state.forced = {k: v for k, v in self.state.forced.items() if k.opened_at >= horizon}
+        self.state.waiting = {k for k in self.state.waiting if k.opened_at >= horizon}
         self.live_loop(current_time)
 
 

@@ -42,7 +42,10 @@ from statarb.costs.orders import (
     resting_price_backtest,
     through_touch,
 )
+from statarb.ft.freqtrade_internals import exchange_of
+from statarb.ft.state import StrategyState
 from statarb.ft.trades import LIVE_MODES, market_of
+from statarb.live.execution import LiveExecution
 from statarb.safety.log import Category, log
 from statarb.spread.book import ActivePair
 from statarb.spread.client_ids import Purpose
@@ -56,6 +59,9 @@ logger = logging.getLogger(__name__)
 
 
 class CostMixin:
+    state: StrategyState  # the host's (CointPairsStrategy.__init__)
+    live: LiveExecution | None = None  # LiveMixin's: set at start in live and dry-run
+
     # ------------------------------------------------------------------ cost-aware entry
     def cost_view(self, active: ActivePair, signal_candle: datetime) -> CostView | None:
         """Inputs of the cost check at the signal candle; None when the check is off."""
@@ -97,9 +103,9 @@ class CostMixin:
 
     def _fee_rate(self, symbol: str) -> float:
         """The rate per fill FreqTrade will charge (cached: it does not change in a run)."""
-        cache: dict[str, float] = self.__dict__.setdefault("_fee_rates", {})
+        cache = self.state.fee_rates
         if symbol not in cache:
-            exchange = getattr(self.dp, "_exchange", None)
+            exchange = exchange_of(self.dp)
 
             def rate(kind: str) -> float | None:
                 if exchange is None:
@@ -183,7 +189,7 @@ class CostMixin:
             # sized with (top_up_price).
             if not live:
                 return proposed_rate
-            priced = self._top_up_prices.pop(pair, None)
+            priced = self.state.top_up_prices.pop(pair, None)
             return priced if priced is not None else proposed_rate
         if live:
             return proposed_rate  # FreqTrade priced it at the touch (entry_pricing side "same")
@@ -259,7 +265,7 @@ class CostMixin:
     ) -> bool:
         """Does `candle` trade through this resting limit? Unknown (no analysed candle or no
         price): assumed so, and FreqTrade's fill rule alone decides."""
-        cache = self._cache.get(symbol)
+        cache = self.state.candles.get(symbol)
         row = cache.row_at(candle) if cache is not None else None
         if price is None or row is None:
             return True
@@ -288,7 +294,7 @@ class CostMixin:
         if not self._maker_first:
             return current_entry_rate  # a market order: FreqTrade sizes it at this rate
         price = self._urgent_price(pair, current_entry_rate, buy=buy)
-        self._top_up_prices[pair] = price
+        self.state.top_up_prices[pair] = price
         return price
 
     def _urgent_price(self, pair: str, proposed_rate: float, *, buy: bool) -> float:
@@ -321,7 +327,7 @@ class CostMixin:
             return False
         # FreqTrade's emergency exit follows the cancel and asks no callback: register its
         # intent now, so it goes out under this spread's own deterministic client id.
-        live, tag = getattr(self, "live", None), self.tags.tag_of(trade)
+        live, tag = self.live, self.tags.tag_of(trade)
         if live is not None and tag is not None:
             live.announce(
                 tag=tag,
@@ -346,7 +352,7 @@ class CostMixin:
             return False
         if not maker_waited_out(order.order_date_utc, current_time, self.settings.maker_timeout_s):
             return False
-        live = getattr(self, "live", None)
+        live = self.live
         if live is not None and order.order_id and not order.safe_filled:
             live.cancelled_unfilled(str(order.order_id), "maker order timed out unfilled")
         log(
@@ -459,7 +465,7 @@ class CostMixin:
 
     def _announce_reprice(self, trade: Trade, order: Order, pair: str, *, buy: bool) -> None:
         """Live: the re-priced order is a new send of the same intent (its own client id)."""
-        live = getattr(self, "live", None)
+        live = self.live
         tag = self.tags.tag_of(trade)
         if live is None or tag is None:
             return

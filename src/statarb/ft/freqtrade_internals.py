@@ -67,6 +67,12 @@ def _calls(owner: Any, names: tuple[str, ...], path: str) -> None:
             )
 
 
+def exchange_of(dp: Any) -> Any | None:
+    """FreqTrade's Exchange behind the DataProvider, in any run mode (backtests too): the fee
+    schedule it charges. None when there is none (the strategy then assumes the config's)."""
+    return getattr(dp, "_exchange", None)
+
+
 def reach(dp: Any) -> FreqtradeInternals:
     """Every internal the live and dry-run execution path uses, from the strategy's `dp`."""
     rpc_manager = _step(dp, "_DataProvider__rpc", "DataProvider.__rpc (the RPC handle)")

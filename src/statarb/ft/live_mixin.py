@@ -40,6 +40,7 @@ from statarb.ft.simulated_orders import (
     install_simulated_order_seam,
     simulated_positions,
 )
+from statarb.ft.state import StrategyState
 from statarb.ft.trades import LIVE_MODES, market_of
 from statarb.live.book_reads import install_book_read_guard
 from statarb.live.execution import LegSnapshot, LiveExecution, exchange_execution, now_ms
@@ -59,6 +60,7 @@ FAR_FUTURE = timedelta(days=3650)
 
 
 class LiveMixin:
+    state: StrategyState  # the host's (CointPairsStrategy.__init__)
     live: LiveExecution | None = None
     internals: FreqtradeInternals | None = None  # reached and checked at start (live modes)
 
@@ -69,11 +71,6 @@ class LiveMixin:
         Dry-run runs the same execution path on FreqTrade's simulated orders (twins, ghost
         checks, monitor, review flag and lock); what it cannot simulate is said once here.
         """
-        self._completing: dict[str, tuple[LegTag, float]] = {}
-        # Spreads whose exit this process decided or confirmed, with the first reason: the
-        # second leg follows with the same reason, not as a lone leg whose twin vanished.
-        self._exiting: dict[SpreadKey, str] = {}
-        self._live_z: dict[SpreadKey, tuple[float, float]] = {}
         if self.dp.runmode not in LIVE_MODES:
             return
         try:
@@ -158,8 +155,8 @@ class LiveMixin:
             self._once_safety(f"pairs config unreadable ({exc.strerror}): keeping the loaded pairs")
             return
         signature = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
-        previous = getattr(self, "_pairs_signature", None)
-        self._pairs_signature = signature
+        previous = self.state.pairs_signature
+        self.state.pairs_signature = signature
         if previous is None or signature == previous:
             return
         try:
@@ -197,10 +194,8 @@ class LiveMixin:
         self.notify(log(logger, Category.SAFETY, None, one_line))
 
     def _once_safety(self, message: str) -> None:
-        said = getattr(self, "_said_once", set())
-        if message not in said:
-            said.add(message)
-            self._said_once = said
+        if message not in self.state.said_once:
+            self.state.said_once.add(message)
             self._safety_line(message)
 
     # ------------------------------------------------------------------ every loop
@@ -210,7 +205,7 @@ class LiveMixin:
         trades = Trade.get_trades_proxy(is_open=True)
         legs = self.tags.open_legs()
         spreads = group_by_spread(legs)
-        self._exiting = {k: v for k, v in self._exiting.items() if k in spreads}
+        self.state.exiting = {k: v for k, v in self.state.exiting.items() if k in spreads}
         self._update_live_z(spreads)
         if self.live is None:
             return
@@ -224,9 +219,9 @@ class LiveMixin:
             }
             for key, members in spreads.items()
         }
-        self._hedge_plans: dict[SpreadKey, HedgeAction] = {}
+        self.state.hedge_plans = {}
         for key, legs_of in snapshots.items():
-            if key in self._exiting or key in self.live.flatten:
+            if key in self.state.exiting or key in self.live.flatten:
                 continue
             tag = next(iter(legs_of.values())).tag
             # Durable, unlike `_exiting`: after a restart halfway through closing a spread,
@@ -235,7 +230,7 @@ class LiveMixin:
             action = self.live.plan(
                 key, tag, legs_of, self._markets(tag), self._prices(tag), twin_closed
             )
-            self._hedge_plans[key] = action
+            self.state.hedge_plans[key] = action
             self._act(key, tag, action, legs_of)
         if self.live.monitor_due():
             # A spread missing a leg is the hedging plan's business (twin or flatten); so is a
@@ -251,7 +246,7 @@ class LiveMixin:
             tolerance = {
                 s: market_of(self.dp, s).qty_step * 1.01 for row in rows for s in _symbols(row)
             }
-            self.live.live_z = self._live_z
+            self.live.live_z = self.state.live_z
             self.live.monitor(rows, tolerance)
 
     def _snapshot(self, trade: Trade, tag: LegTag) -> LegSnapshot:
@@ -299,8 +294,8 @@ class LiveMixin:
                 spread=str(key),
             )
         elif action.kind is HedgeKind.HEDGED and legs.get(Leg.A) and legs.get(Leg.B):
-            if key not in self._hedged_logged:
-                self._hedged_logged.add(key)
+            if key not in self.state.hedged_logged:
+                self.state.hedged_logged.add(key)
                 log(
                     logger,
                     Category.EXECUTION,
@@ -314,12 +309,6 @@ class LiveMixin:
             self.live.safety(
                 key.pair_id, f"hedged at reduced size: {action.reason}", spread=str(key)
             )
-
-    @property
-    def _hedged_logged(self) -> set[SpreadKey]:
-        if not hasattr(self, "_hedged_set"):
-            self._hedged_set: set[SpreadKey] = set()
-        return self._hedged_set
 
     def _open_twin(self, key: SpreadKey, tag: LegTag, missing: Leg, qty: float) -> None:
         """Enter the missing leg through FreqTrade's own entry path (journal + guard apply)."""
@@ -340,7 +329,7 @@ class LiveMixin:
             symbol=symbol,
             qty=qty,
         )
-        self._completing[symbol] = (twin_tag, qty)
+        self.state.completing[symbol] = (twin_tag, qty)
         present = tag.leg_b if missing is Leg.A else tag.leg_a
         try:
             assert self.internals is not None  # self.live exists only with them
@@ -381,7 +370,7 @@ class LiveMixin:
                 error=str(exc)[:160],
             )
         finally:
-            self._completing.pop(symbol, None)
+            self.state.completing.pop(symbol, None)
 
     # ------------------------------------------------------------------ adjust / exit
     def adjust_trade_position(
@@ -401,8 +390,7 @@ class LiveMixin:
         if self.live is None:  # a backtest's maker-first leg may need a top-up (cost_mixin)
             return self.backtest_top_up(trade, current_rate)
         tag = self.tags.tag_of(trade)
-        plans = getattr(self, "_hedge_plans", {})
-        action = plans.get(tag.key) if tag else None
+        action = self.state.hedge_plans.get(tag.key) if tag else None
         if tag is None or action is None or action.kind not in (HedgeKind.REDUCE, HedgeKind.TOP_UP):
             return None
         qty = action.qty_for(tag.leg)
@@ -467,7 +455,7 @@ class LiveMixin:
     ) -> bool:
         tag = self.tags.tag_of(trade)
         if tag is not None:
-            self._exiting.setdefault(tag.key, exit_reason)
+            self.state.exiting.setdefault(tag.key, exit_reason)
         if self.live is not None and tag is not None:
             side = "buy" if trade.is_short else "sell"
             self.live.announce(
@@ -526,8 +514,8 @@ class LiveMixin:
         tag = self.tags.tag_of(trade)
         if tag is None:
             return None
-        if tag.key in self._exiting:
-            return f"spread exiting ({self._exiting[tag.key]})"
+        if tag.key in self.state.exiting:
+            return f"spread exiting ({self.state.exiting[tag.key]})"
         if self.live is not None and tag.key in self.live.flatten:
             return "hedging failed: flattening the spread"
         if self._twin_closed(tag):
@@ -600,7 +588,7 @@ class LiveMixin:
 
     def _update_live_z(self, spreads: dict[SpreadKey, dict[Leg, Any]]) -> None:
         """z of each open spread with current prices against its closed-candle window."""
-        self._live_z = {}
+        self.state.live_z.clear()
         for key, members in spreads.items():
             tag = next(iter(members.values())).tag
             hist_a, hist_b = self._candles_of(tag.leg_a), self._candles_of(tag.leg_b)
@@ -611,7 +599,7 @@ class LiveMixin:
             count = tag.window + 1
             close_a, close_b = common_closes(hist_a, hist_b, now, count)
             # z_now: the live prices against the window of closed candles; z_prev: last close.
-            self._live_z[key] = open_spread_z(
+            self.state.live_z[key] = open_spread_z(
                 close_a,
                 close_b,
                 hedge_ratio=tag.hedge_ratio,
