@@ -28,7 +28,9 @@ from statarb.backtest.paper_compare import (
     paper_spreads,
     read_entry_blocks,
     read_paper_legs,
+    trading_schedule,
 )
+from statarb.pairs_config import PairEntry, PairsConfig, ScanWindow
 from statarb.recovery.tradedb import OrderSpec, TradeSpec, write_trades
 from statarb.spread.client_ids import Leg
 from statarb.spread.legs import LegTag
@@ -447,3 +449,34 @@ def test_a_paper_entry_at_the_end_of_the_candles_says_the_backtest_had_none_left
         r.startswith("the backtest's candles end 0.6 candles after this entry")
         for r in matches[0].reasons
     ), matches[0].reasons
+
+
+def test_the_backtest_opens_nothing_before_paper_could() -> None:
+    """A spread the backtest entered in its warm-up (before the paper bot ran) would hold the
+    pair when paper's first entry came, and the one spread both traded would show as two
+    unmatched ones: the backtest trades from the period's first candle (less the tolerance)."""
+    pair = PairEntry(
+        pair_id="SOL_ADA",
+        leg_a="SOL/USDT:USDT",
+        leg_b="ADA/USDT:USDT",
+        hedge_ratio=180.0,
+        cointegration_stat=-6.0,
+        pvalue=1e-6,
+        entry_size_leg_a=1.0,
+        entry_size_leg_b=180.0,
+        last_updated=T0,
+    )
+    chosen = PairsConfig(
+        generated_at=T0,
+        timeframe="1m",
+        scan_window=ScanWindow(start=T0 - timedelta(days=2), end=T0),
+        pairs=[pair],
+    )
+    period = Period(T0 + timedelta(minutes=10, seconds=40), T0 + timedelta(minutes=30))
+    schedule = trading_schedule(chosen, period, timeframe_minutes=1, tolerance_candles=3)
+    assert schedule is not None
+    assert schedule.periods[0].valid_from == T0 + timedelta(minutes=7)
+    assert schedule.periods[0].config == chosen
+    # Pairs chosen on candles after that: no causal schedule, the caller says so.
+    late = Period(T0 + timedelta(minutes=1), T0 + timedelta(minutes=30))
+    assert trading_schedule(chosen, late, timeframe_minutes=1, tolerance_candles=3) is None

@@ -34,9 +34,11 @@ from statarb.backtest.paper_compare import (
     paper_spreads,
     read_entry_blocks,
     read_paper_legs,
+    trading_schedule,
 )
 from statarb.exchange.launcher import LauncherError
 from statarb.ops.paper import PAPER_CONFIG_NAME, PAPER_LOG
+from statarb.pairs_config import load_pairs_config, write_schedule
 from statarb.runner.processes import ProcessError
 from statarb.settings import parse_settings
 
@@ -102,6 +104,27 @@ def compare_paper_run(
             "FreqAI off in the backtest: the paper config's model_gate is false, so its "
             "predictions decided no entry"
         )
+    schedule = trading_schedule(
+        load_pairs_config(pairs_path),
+        period,
+        timeframe_minutes=minutes,
+        tolerance_candles=tolerance_candles,
+    )
+    schedule_path = None
+    if schedule is not None:
+        results_dir.mkdir(parents=True, exist_ok=True)
+        schedule_path = results_dir.resolve() / "paper_pairs_schedule.json"
+        write_schedule(schedule, schedule_path)
+        notes.append(
+            "the backtest opens spreads from "
+            f"{schedule.periods[0].valid_from:%Y-%m-%d %H:%M} UTC on, as paper could (before "
+            "that it only warms up)"
+        )
+    else:
+        notes.append(
+            "the pairs file was chosen after the period began: the backtest may trade during "
+            "its warm-up, paper could not"
+        )
     result = run_offline_backtest(
         OfflineRequest(
             datadir=datadir.resolve(),  # FreqTrade runs from the repository
@@ -113,7 +136,8 @@ def compare_paper_run(
                 tolerance_candles=tolerance_candles,
                 warmup_candles=warmup,
             ),
-            pairs_config=pairs_path.resolve(),
+            pairs_config=None if schedule_path else pairs_path.resolve(),
+            pairs_schedule=schedule_path,
             base_config=base_path.resolve(),
             freqai=freqai,
             wallet_usdt=float(config.get("dry_run_wallet", 10_000.0)),

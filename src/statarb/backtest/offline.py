@@ -43,6 +43,7 @@ from statarb.pairs_config import (
     PairsConfig,
     PairsSchedule,
     load_pairs_config,
+    load_schedule,
     write_pairs_config,
     write_schedule,
 )
@@ -75,6 +76,9 @@ class OfflineRequest:
     results: Path
     timerange: str | None = None
     pairs_config: Path | None = None
+    # A fixed schedule instead (its periods say from when each pairs file trades): e.g. the
+    # paper comparison's pairs file from the paper run's first candle only.
+    pairs_schedule: Path | None = None
     pairs: tuple[str, ...] = ()
     base_config: Path = DEFAULT_BASE_CONFIG
     # The scan window: candles (None: the base config's statarb.scan_lookback_candles), or a
@@ -230,6 +234,12 @@ def select_pairs(
     out: Path,
     plan: ScanPlan | None = None,
 ) -> Selection:
+    if request.pairs_schedule is not None:
+        given = load_schedule(request.pairs_schedule)
+        path = out / "pairs_schedule.json"
+        write_schedule(given, path)
+        book = SpreadBook.from_schedule(given)
+        return Selection("walk_forward", False, None, 0, 0.0, book, path)
     if request.pairs_config is not None:
         config: PairsConfig = load_pairs_config(request.pairs_config)
         window = config.scan_window

@@ -45,6 +45,7 @@ from statarb.accounting.pnl import (
 )
 from statarb.atomic import atomic_write_json
 from statarb.costs.orders import BINANCE_USDM_FEES, FeeRates
+from statarb.pairs_config import PairsConfig, PairsSchedule, SchedulePeriod
 from statarb.safety.log import parse_fields
 from statarb.spread.client_ids import Leg
 from statarb.spread.legs import LegTag, SpreadKey, signal_candle_of
@@ -517,6 +518,30 @@ def backtest_timerange(
     )
     end = -(-int(period.end.timestamp()) // step) * step + step
     return f"{start}-{end}"
+
+
+def trading_schedule(
+    pairs: PairsConfig, period: Period, *, timeframe_minutes: int, tolerance_candles: int
+) -> PairsSchedule | None:
+    """The pairs file as a one-period schedule that trades from the period's first candle
+    (less the matching tolerance) on: the warm-up before it computes indicators and the
+    re-test but opens nothing, as the paper bot, not yet running, opened nothing then (a
+    backtest spread entered in the warm-up would hold the pair when paper's first entry
+    came). None when the pairs were chosen after that candle (no causal schedule exists)."""
+    step = timedelta(minutes=timeframe_minutes)
+    first = datetime.fromtimestamp(
+        int(period.start.timestamp()) // int(step.total_seconds()) * int(step.total_seconds()),
+        tz=UTC,
+    )
+    valid_from = first - tolerance_candles * step
+    window = pairs.scan_window
+    if window is None or window.end > valid_from:
+        return None
+    return PairsSchedule(
+        generated_at=pairs.generated_at,
+        timeframe=pairs.timeframe,
+        periods=[SchedulePeriod(valid_from=valid_from, config=pairs)],
+    )
 
 
 # ------------------------------------------------------------------------------ matching
