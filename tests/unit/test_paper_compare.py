@@ -477,6 +477,10 @@ def test_the_backtest_opens_nothing_before_paper_could() -> None:
     assert schedule is not None
     assert schedule.periods[0].valid_from == T0 + timedelta(minutes=7)
     assert schedule.periods[0].config == chosen
-    # Pairs chosen on candles after that: no causal schedule, the caller says so.
-    late = Period(T0 + timedelta(minutes=1), T0 + timedelta(minutes=30))
-    assert trading_schedule(chosen, late, timeframe_minutes=1, tolerance_candles=3) is None
+    # Paper's first entry a minute after the pairs were chosen: from the scan's end on.
+    soon = Period(T0 + timedelta(minutes=1, seconds=5), T0 + timedelta(minutes=30))
+    schedule = trading_schedule(chosen, soon, timeframe_minutes=1, tolerance_candles=3)
+    assert schedule is not None and schedule.periods[0].valid_from == T0
+    # Pairs chosen on candles after paper's first entry: no causal schedule, the caller says so.
+    early = Period(T0 - timedelta(minutes=5), T0 + timedelta(minutes=30))
+    assert trading_schedule(chosen, early, timeframe_minutes=1, tolerance_candles=3) is None

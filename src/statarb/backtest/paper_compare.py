@@ -527,15 +527,17 @@ def trading_schedule(
     (less the matching tolerance) on: the warm-up before it computes indicators and the
     re-test but opens nothing, as the paper bot, not yet running, opened nothing then (a
     backtest spread entered in the warm-up would hold the pair when paper's first entry
-    came). None when the pairs were chosen after that candle (no causal schedule exists)."""
-    step = timedelta(minutes=timeframe_minutes)
-    first = datetime.fromtimestamp(
-        int(period.start.timestamp()) // int(step.total_seconds()) * int(step.total_seconds()),
-        tz=UTC,
-    )
-    valid_from = first - tolerance_candles * step
+    came). Never before the scan window's end; None when the pairs were chosen after the
+    period's first candle (no causal schedule exists)."""
+    step_s = timeframe_minutes * 60
+    first = datetime.fromtimestamp(int(period.start.timestamp()) // step_s * step_s, tz=UTC)
     window = pairs.scan_window
-    if window is None or window.end > valid_from:
+    if window is None:
+        return None
+    # Never before the first candle the scan did not see (as a live re-scan takes over).
+    chosen = datetime.fromtimestamp(-(-int(window.end.timestamp()) // step_s) * step_s, tz=UTC)
+    valid_from = max(first - timedelta(seconds=tolerance_candles * step_s), chosen)
+    if valid_from > first:
         return None
     return PairsSchedule(
         generated_at=pairs.generated_at,
