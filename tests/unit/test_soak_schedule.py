@@ -41,3 +41,9 @@ def test_every_exchange_fault_is_one_the_admin_api_accepts() -> None:
 
 def test_the_last_half_minute_is_quiet_so_the_end_state_can_settle() -> None:
     assert max(e.at_s for e in schedule(5, minutes=3, kills=2)) <= 150
+
+
+def test_a_storm_on_order_placement_alone_is_a_few_requests_not_an_outage() -> None:
+    storms = [e for e in schedule(13) if e.kind == "http_error" and e.params.get("endpoint")]
+    on_orders = [e for e in storms if e.params["endpoint"] == "POST /fapi/v1/order"]
+    assert on_orders and all(e.params["count"] <= 3 for e in on_orders)

@@ -153,6 +153,11 @@ def _params(
         if status == 503 and rng.random() < 0.3:
             return {**scope, "endpoint": ORDER, "symbol": symbol, "after": True, "count": 1}
         endpoint = rng.choice((ORDER, *READ_ENDPOINTS, None))
+        if endpoint == ORDER:
+            # Counted in requests, a storm on order placement alone lasts as long as the bot
+            # takes to send that many orders (minutes on a quiet market: an outage, not a
+            # storm); a storm on reads or on everything passes in seconds.
+            scope["count"] = rng.randint(1, 3)
         return {**scope, **({"endpoint": endpoint} if endpoint else {})}
     if kind == "latency":
         endpoint = rng.choice((ORDER, *READ_ENDPOINTS))
