@@ -459,8 +459,8 @@ class Soak:
 
 
 def _why(reason: dict[str, Any]) -> str:
-    message = str(reason.get("message") or "")
-    return f"{reason.get('source')}: {message[:70]}"
+    message, source = str(reason.get("message") or ""), str(reason.get("source"))
+    return message[:80] if message.startswith(f"{source}:") else f"{source}: {message[:70]}"
 
 
 def summarise(soak: Soak) -> dict[str, Any]:
