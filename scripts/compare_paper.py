@@ -13,7 +13,7 @@ src/statarb/backtest/paper_compare.py.
 
 import sys
 
-from statarb.backtest.compare_paper import main
+from statarb.ops.compare_paper import main
 
 if __name__ == "__main__":
     sys.exit(main())
