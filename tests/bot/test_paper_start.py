@@ -1,7 +1,7 @@
 """`scripts/paper.py --local-exchange` paper-trades a generated market end to end: the bot starts
 in dry-run from the production config on the pairs file's legs, its strategy analyses them, its
-REST API answers with the secrets generated for the run, and SIGTERM stops the bot, then the
-exchange, cleanly.
+REST API answers with the secrets generated for the run, and a SIGTERM to its whole process
+group (a service manager, `timeout`) stops the bot once, then the exchange, cleanly.
 
 A real run of the script as a user starts it (subprocess, the bot as its child); only the time is
 short.
@@ -10,6 +10,7 @@ short.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -72,6 +73,7 @@ def test_paper_start_on_a_local_exchange_trades_dry_run_and_stops_cleanly(tmp_pa
             stdout=out,
             stderr=subprocess.STDOUT,
             env=bot_environment(),
+            start_new_session=True,  # its own process group, as under a service manager
         )
     log = user_data / "logs" / "freqtrade.paper.log"
     try:
@@ -116,7 +118,11 @@ def test_paper_start_on_a_local_exchange_trades_dry_run_and_stops_cleanly(tmp_pa
         assert show.json()["state"] == "running"
         assert process.poll() is None, out_path.read_text()
     finally:
-        process.send_signal(signal.SIGTERM)
+        # A service manager or `timeout` stopping the run: SIGTERM to the whole process group,
+        # so the script and everything in its group get it at once. FreqTrade must stop on
+        # it: a second signal (forwarded by the script) used to interrupt its clean-up,
+        # leaving its API server thread running, and the bot never exited.
+        os.killpg(process.pid, signal.SIGTERM)
         try:
             code = process.wait(timeout=60)
         except subprocess.TimeoutExpired:

@@ -348,15 +348,24 @@ def _run_with_local_exchange(
     )
     print(f"local exchange {exchange.url} on {datadir} (log {exchange.log_path})", flush=True)
     children: list[subprocess.Popen[bytes]] = []
+    forwarded: list[int] = []
 
     def forward(signum: int, _frame: object) -> None:
+        # Once: FreqTrade's clean-up is interrupted by a second signal, and with its API
+        # server thread still running it then never exits.
+        if forwarded:
+            return
+        forwarded.append(signum)
         for child in children:
             child.send_signal(signum)
 
     try:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, forward)
-        children.append(subprocess.Popen(command, env=env))
+        # Its own session: a Ctrl-C in the terminal (SIGINT to the whole foreground group) or
+        # a `timeout`/service manager signalling the group reaches the bot once, through here,
+        # not twice.
+        children.append(subprocess.Popen(command, env=env, start_new_session=True))
         code = children[0].wait()
     finally:
         exchange.stop()
