@@ -324,8 +324,11 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
     def feature_engineering_standard(
         self, dataframe: DataFrame, metadata: dict, **kwargs: Any
     ) -> DataFrame:
-        dataframe["%-hour_sin"] = np.sin(2 * np.pi * dataframe["date"].dt.hour / 24)
-        dataframe["%-hour_cos"] = np.cos(2 * np.pi * dataframe["date"].dt.hour / 24)
+        # FreqAI's training frame can carry `date` as objects (its own downloaded candles
+        # merged with the live ones); `.dt` then raised and the pair trained no model.
+        hour = pd.to_datetime(dataframe["date"], utc=True).dt.hour
+        dataframe["%-hour_sin"] = np.sin(2 * np.pi * hour / 24)
+        dataframe["%-hour_cos"] = np.cos(2 * np.pi * hour / 24)
         return dataframe
 
     def set_freqai_targets(self, dataframe: DataFrame, metadata: dict, **kwargs: Any) -> DataFrame:
