@@ -68,10 +68,6 @@ class SimulatedOrders:
         order["clientOrderId"] = client_order_id
         return order
 
-    def open_orders(self, symbol: str) -> list[dict[str, Any]]:
-        orders = [self.fetch_by_client_id(symbol, cid) for cid in list(self._ids)]
-        return [o for o in orders if o and o.get("symbol") == symbol and o.get("status") == "open"]
-
     def positions(self, symbols: list[str]) -> list[dict[str, Any]]:
         return self._positions(symbols)
 
