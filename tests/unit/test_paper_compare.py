@@ -484,3 +484,31 @@ def test_the_backtest_opens_nothing_before_paper_could() -> None:
     # Pairs chosen on candles after paper's first entry: no causal schedule, the caller says so.
     early = Period(T0 - timedelta(minutes=5), T0 + timedelta(minutes=30))
     assert trading_schedule(chosen, early, timeframe_minutes=1, tolerance_candles=3) is None
+
+
+def test_pairs_scanned_up_to_a_mid_second_moment_trade_from_the_next_whole_candle() -> None:
+    """A paper market ends "now", so the scan's window ends mid-second (01:10:00.76): the
+    schedule must start at 01:11, not at 01:10 — a candle the scan saw part of is look-ahead,
+    and the comparison refused to run at all (seen in CI)."""
+    pair = PairEntry(
+        pair_id="SOL_ADA",
+        leg_a="SOL/USDT:USDT",
+        leg_b="ADA/USDT:USDT",
+        hedge_ratio=180.0,
+        cointegration_stat=-6.0,
+        pvalue=1e-6,
+        entry_size_leg_a=1.0,
+        entry_size_leg_b=180.0,
+        last_updated=T0,
+    )
+    scan_end = T0 + timedelta(milliseconds=761)
+    chosen = PairsConfig(
+        generated_at=scan_end,
+        timeframe="1m",
+        scan_window=ScanWindow(start=T0 - timedelta(days=2), end=scan_end),
+        pairs=[pair],
+    )
+    period = Period(T0 + timedelta(minutes=3, seconds=6), T0 + timedelta(minutes=7))
+    schedule = trading_schedule(chosen, period, timeframe_minutes=1, tolerance_candles=3)
+    assert schedule is not None
+    assert schedule.periods[0].valid_from == T0 + timedelta(minutes=1)

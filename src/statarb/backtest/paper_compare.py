@@ -535,7 +535,9 @@ def trading_schedule(
     if window is None:
         return None
     # Never before the first candle the scan did not see (as a live re-scan takes over).
-    chosen = datetime.fromtimestamp(-(-int(window.end.timestamp()) // step_s) * step_s, tz=UTC)
+    # The scan's end can fall mid-second (a paper market ends "now"): round up its whole
+    # timestamp, not its truncated seconds, or the first candle is one the scan saw part of.
+    chosen = datetime.fromtimestamp(math.ceil(window.end.timestamp() / step_s) * step_s, tz=UTC)
     valid_from = max(first - timedelta(seconds=tolerance_candles * step_s), chosen)
     if valid_from > first:
         return None
