@@ -58,3 +58,20 @@ def test_admin_api_explains_bad_requests(exchange: RunningExchange):
         exchange.admin.price_shock("ETHUSDT")
     with pytest.raises(AdminError, match="Invalid symbol"):
         exchange.admin.price_shock("NOPEUSDT", factor=1.1)
+
+
+def test_request_log_times_every_api_request_with_its_answer(exchange: RunningExchange):
+    """The entry-latency bench reads where a client's time goes between two legs from this
+    log: every API request (not the admin API's), in arrival order, with its status."""
+    client = sync_client(exchange)
+    client.load_markets()
+    before = len(exchange.admin.request_log())
+    client.fetch_ticker(ETH)
+    with pytest.raises(ccxt.ExchangeError):
+        client.create_order(BTC, "market", "buy", 0.001)  # below min notional
+    new = exchange.admin.request_log()[before:]
+    assert [(r["method"], r["path"], r["symbol"], r["status"]) for r in new] == [
+        ("GET", "/fapi/v1/ticker/24hr", "ETHUSDT", 200),
+        ("POST", "/fapi/v1/order", "BTCUSDT", 400),
+    ]
+    assert new[0]["time_ms"] <= new[1]["time_ms"] and new[1]["took_ms"] >= 0

@@ -115,6 +115,10 @@ class LocalExchangeAdmin:
     def order_log(self) -> list[dict[str, Any]]:
         return list(self._call("GET", "/admin/order_log")["orders"])
 
+    def request_log(self) -> list[dict[str, Any]]:
+        """Every answered API request: time_ms (venue clock), method, path, symbol, status."""
+        return list(self._call("GET", "/admin/request_log")["requests"])
+
     def orders(self, symbol: str | None = None) -> list[dict[str, Any]]:
         suffix = f"?symbol={symbol}" if symbol else ""
         return list(self._call("GET", "/admin/orders" + suffix)["orders"])

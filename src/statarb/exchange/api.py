@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,6 +61,7 @@ class Route:
 
 
 ROUTES: dict[tuple[str, str], Route] = {}
+REQUEST_LOG_SIZE = 50_000
 
 
 def route(method: str, *paths: str, signed: bool = False) -> Callable[[Handler], Handler]:
@@ -90,6 +92,24 @@ class LocalExchange:
         self.faults = faults or FaultBook()
         self._weight_minute = 0
         self._weight = 0
+        # Every API request's arrival and answer (not the admin API's): where a client's time
+        # goes between two orders (bench/entry_latency_bench.py). Bounded: a soak runs hours.
+        self.request_log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_SIZE)
+
+    def log_request(
+        self, scope: RequestScope, *, arrived_ms: int, status: int, took_ms: float
+    ) -> None:
+        """One API request, timed on the venue's clock (as the order log is)."""
+        self.request_log.append(
+            {
+                "time_ms": arrived_ms,
+                "method": scope.method,
+                "path": scope.path,
+                "symbol": scope.symbol,
+                "status": status,
+                "took_ms": round(took_ms, 3),
+            }
+        )
 
     # -- entry point ---------------------------------------------------------------------------
     def scope(self, req: Request) -> RequestScope:

@@ -210,6 +210,11 @@ def order_log(app: LocalExchange, payload: dict[str, Any]) -> Any:
     return {"orders": app.venue.order_log}
 
 
+@admin("GET", "/admin/request_log")
+def request_log(app: LocalExchange, payload: dict[str, Any]) -> Any:
+    return {"requests": list(app.request_log)}
+
+
 @admin("GET", "/admin/orders")
 def orders(app: LocalExchange, payload: dict[str, Any]) -> Any:
     app.venue.advance()

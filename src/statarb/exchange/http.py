@@ -108,6 +108,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(handle_admin(app, req))
             return
         scope = app.scope(req)
+        arrived_ms = app.venue.now_ms()
         latency = app.faults.take("latency", scope)
         if latency is not None:
             time.sleep(latency.latency_ms / 1000)
@@ -135,13 +136,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._abort()
             return
         self._send(resp)
-        logger.debug(
-            "%s %s -> %s in %.2f ms",
-            method,
-            req.path,
-            resp.status,
-            (time.perf_counter() - started) * 1000,
-        )
+        took_ms = (time.perf_counter() - started) * 1000
+        app.log_request(scope, arrived_ms=arrived_ms, status=resp.status, took_ms=took_ms)
+        logger.debug("%s %s -> %s in %.2f ms", method, req.path, resp.status, took_ms)
 
     def _abort(self) -> None:
         """Close the connection without a byte of answer (the client sees a reset/EOF)."""
