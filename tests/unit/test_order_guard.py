@@ -215,3 +215,123 @@ def test_any_sequence_of_failures_and_retries_places_an_intent_at_most_once(
         exchange.query_fails = 0
         clock.now += 1_000
     assert exchange.sends <= 1
+
+
+# ---------------------------------------------------------------- both legs in one request
+TWIN = "sa-SOL_ADA-abc-BE0"
+MARGIN_REFUSED = 'binance {"code":-2019,"msg":"Margin is insufficient."}'
+
+
+def twin_intent() -> IntentRecord:
+    return IntentRecord(
+        client_order_id=TWIN, symbol="ADA/USDT:USDT", side="sell", qty_base=180.0,
+        reduce_only=False, purpose="E", spread="SOL_ADA@x", leg="B", attempt=0,
+        created_ms=1_000_000,
+    )  # fmt: skip
+
+
+def test_both_legs_go_in_one_request_journaled_first_and_the_twin_is_handed_back_not_resent(
+    tmp_path: Path,
+) -> None:
+    """The leg gap is unhedged exposure: both legs leave in one request. The twin's own send
+    (FreqTrade's next leg, a second later) must get the order already placed, never a second
+    one — that would double the hedge leg."""
+    exchange, clock = FakeExchange(), Clock()
+    g = guard(tmp_path, exchange, clock)
+    on_disk: list[tuple[bool, bool]] = []
+
+    def send_both(first: str, second: str) -> list[dict[str, Any] | Exception]:
+        journal = IntentJournal(tmp_path / "intents.json")
+        on_disk.append((journal.get(first) is not None, journal.get(second) is not None))
+        return [exchange.accept(first), exchange.accept(second)]
+
+    order = g.place_pair(intent(), twin_intent(), send_both, exchange.accept)
+    assert order["clientOrderId"] == CID and exchange.sends == 2
+    assert on_disk == [(True, True)], "both intents must be on disk before the request"
+    assert g.journal.get(TWIN).status is IntentStatus.ACKNOWLEDGED
+    twin = g.place(twin_intent(), exchange.accept)  # FreqTrade's own send of leg B
+    assert twin["clientOrderId"] == TWIN and exchange.sends == 2
+
+
+def test_a_twin_refused_inside_the_batch_is_sent_once_by_its_own_turn(tmp_path: Path) -> None:
+    """Binance answers each order of a batch on its own: leg A placed, leg B refused. B's
+    own send must then go out (under the same id), once — not be taken for placed."""
+    exchange, clock = FakeExchange(), Clock()
+    g = guard(tmp_path, exchange, clock)
+
+    def send_both(first: str, second: str) -> list[dict[str, Any] | Exception]:
+        return [exchange.accept(first), RefusedError(MARGIN_REFUSED)]
+
+    g.place_pair(intent(), twin_intent(), send_both, exchange.accept)
+    assert g.journal.get(TWIN).status is IntentStatus.REJECTED
+    g.place(twin_intent(), exchange.accept)
+    assert TWIN in exchange.orders and exchange.sends == 2
+
+
+def test_a_first_leg_refused_inside_the_batch_raises_and_keeps_the_placed_twin(
+    tmp_path: Path,
+) -> None:
+    """Leg A refused, leg B placed: FreqTrade must see leg A's refusal (no trade for it), and
+    the journal must know B is on the book (the hedging plan completes or flattens it)."""
+    exchange, clock = FakeExchange(), Clock()
+    g = guard(tmp_path, exchange, clock)
+
+    def send_both(first: str, second: str) -> list[dict[str, Any] | Exception]:
+        return [RefusedError(MARGIN_REFUSED), exchange.accept(second)]
+
+    with pytest.raises(RefusedError):
+        g.place_pair(intent(), twin_intent(), send_both, exchange.accept)
+    assert g.journal.get(CID).status is IntentStatus.REJECTED
+    assert g.journal.get(TWIN).status is IntentStatus.ACKNOWLEDGED
+
+
+def test_a_lost_batch_answer_adopts_both_legs_from_the_exchange_and_resends_neither(
+    tmp_path: Path,
+) -> None:
+    """The batch reached the exchange, its answer did not: leg A is found by client id; leg B
+    stays pending and its own send finds it too. Neither goes out twice."""
+    exchange, clock = FakeExchange(), Clock()
+    g = guard(tmp_path, exchange, clock)
+
+    def send_both(first: str, second: str) -> list[dict[str, Any] | Exception]:
+        exchange.accept(first)
+        exchange.accept(second)
+        raise FakeTimeoutError("read timeout")
+
+    assert g.place_pair(intent(), twin_intent(), send_both, exchange.accept)["clientOrderId"] == CID
+    assert g.journal.get(TWIN).status is IntentStatus.PENDING
+    assert g.place(twin_intent(), exchange.accept)["clientOrderId"] == TWIN
+    assert exchange.sends == 2
+
+
+def test_a_batch_that_never_arrived_lets_each_leg_go_once_after_recv_window(
+    tmp_path: Path,
+) -> None:
+    """No answer and nothing on the book: leg A is declared not placed only after recvWindow;
+    leg B's own send waits the same proof, then goes out once."""
+    exchange, clock = FakeExchange(), Clock()
+    g = guard(tmp_path, exchange, clock)
+
+    def lost(first: str, second: str) -> list[dict[str, Any] | Exception]:
+        raise FakeTimeoutError("connect timeout")
+
+    with pytest.raises(FakeTimeoutError):
+        g.place_pair(intent(), twin_intent(), lost, exchange.accept)
+    assert g.journal.get(CID).status is IntentStatus.NOT_PLACED
+    g.place(twin_intent(), exchange.accept)
+    assert exchange.sends == 1 and TWIN in exchange.orders
+
+
+def test_a_leg_with_history_is_not_batched_but_placed_by_the_usual_rules(tmp_path: Path) -> None:
+    """A retry after a crash (the twin's intent already journaled) must not resend the twin
+    inside a new batch: the first leg goes alone, through `place`."""
+    exchange, clock = FakeExchange(), Clock()
+    g = guard(tmp_path, exchange, clock)
+    g.journal.record(twin_intent())
+    exchange.accept(TWIN)
+
+    def send_both(first: str, second: str) -> list[dict[str, Any] | Exception]:
+        raise AssertionError("a batch with a leg already sent")
+
+    g.place_pair(intent(), twin_intent(), send_both, exchange.accept)
+    assert exchange.sends == 2 and CID in exchange.orders

@@ -15,7 +15,7 @@ Time and sleeping are injected, so the logic is tested without a clock or a netw
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -117,8 +117,92 @@ class OrderGuard:
             return self._after_failed_send(
                 intent, RuntimeError(f"answer without an order id: {order!r:.200}"), sent_ms
             )
+        return self._acknowledged(intent, order)
+
+    def place_pair(
+        self,
+        first: IntentRecord,
+        second: IntentRecord,
+        send_both: Callable[[str, str], Sequence[dict[str, Any] | Exception]],
+        send_first: Callable[[str], dict[str, Any]],
+    ) -> dict[str, Any]:
+        """Send a spread's two legs in ONE request (Binance's batchOrders), both journaled
+        before it goes, so no moment exists where one leg is on the wire and the other is not
+        yet decided (docs/design.md, "Both legs in one request"). Returns `first`'s order as
+        `place` does (raising as it would); `second`'s outcome is journaled — acknowledged,
+        refused, or pending when the answer was lost — and its own `place` later hands the
+        order back instead of sending it again. An intent with any history (a retry, a
+        restart) goes the usual way, one leg at a time: `place(first, send_first)`.
+
+        `send_both(first_id, second_id)` returns one entry per order, in order: the order, or
+        the exception its refusal amounts to."""
+        if self.journal.get(first.client_order_id) or self.journal.get(second.client_order_id):
+            return self.place(first, send_first)
+        self.journal.record(first)
+        self.journal.record(second)
+        sent_ms = self.now_ms()
+        try:
+            answers = list(send_both(first.client_order_id, second.client_order_id))
+            if len(answers) != 2:
+                raise RuntimeError(f"batch answer with {len(answers)} entries for 2 orders")
+        except Exception as error:  # no usable answer for either order
+            if classify_send_error(error) is SendOutcome.REJECTED:
+                self._second_refused(second, error)
+            else:
+                self._second_unanswered(second, error)
+            return self._after_failed_send(first, error, sent_ms)
+        first_answer, second_answer = answers
+        if isinstance(second_answer, Exception):
+            if classify_send_error(second_answer) is SendOutcome.REJECTED:
+                self._second_refused(second, second_answer)
+            else:
+                self._second_unanswered(second, second_answer)
+        elif not second_answer.get("id"):
+            self._second_unanswered(second, RuntimeError("answer without an order id"))
+        else:
+            self._acknowledged(second, second_answer)
+        if isinstance(first_answer, Exception):
+            return self._after_failed_send(first, first_answer, sent_ms)
+        if not first_answer.get("id"):
+            return self._after_failed_send(
+                first, RuntimeError(f"answer without an order id: {first_answer!r:.200}"), sent_ms
+            )
+        return self._acknowledged(first, first_answer)
+
+    def _second_refused(self, intent: IntentRecord, error: Exception) -> None:
+        """Nothing placed: its own send goes out later under the same id, as a resend."""
         self.journal.update(
-            cid,
+            intent.client_order_id,
+            status=IntentStatus.REJECTED,
+            now_ms=self.now_ms(),
+            note=str(error)[:200],
+        )
+        log(
+            logger,
+            Category.EXECUTION,
+            intent.spread or None,
+            "order rejected",
+            client_order_id=intent.client_order_id,
+            symbol=intent.symbol,
+            error=str(error)[:160],
+        )
+
+    def _second_unanswered(self, intent: IntentRecord, error: Exception) -> None:
+        """Its fate is open: it stays pending; its own send (or the ghost check) asks the
+        exchange by client id before anything is sent again."""
+        log(
+            logger,
+            Category.EXECUTION,
+            intent.spread or None,
+            "no answer for the second leg of a two-leg request: its own send checks first",
+            client_order_id=intent.client_order_id,
+            symbol=intent.symbol,
+            error=str(error)[:160],
+        )
+
+    def _acknowledged(self, intent: IntentRecord, order: dict[str, Any]) -> dict[str, Any]:
+        self.journal.update(
+            intent.client_order_id,
             status=IntentStatus.ACKNOWLEDGED,
             now_ms=self.now_ms(),
             exchange_order_id=str(order["id"]),
@@ -129,7 +213,7 @@ class OrderGuard:
             Category.EXECUTION,
             intent.spread or None,
             "order acknowledged",
-            client_order_id=cid,
+            client_order_id=intent.client_order_id,
             symbol=intent.symbol,
             side=intent.side,
             qty=intent.qty_base,

@@ -19,7 +19,7 @@ from statarb.execution.hedging import MAX_RETRIES, HedgeAction, HedgeInputs, Leg
 from statarb.execution.journal import IntentJournal, IntentRecord, IntentStatus
 from statarb.execution.monitor import LegView, PositionView, SpreadReport, monitor_spread
 from statarb.live.ccxt_port import CcxtPort
-from statarb.live.seam import IntentRegistry, install_guarded_create_order
+from statarb.live.seam import CompanionOrder, IntentRegistry, install_guarded_create_order
 from statarb.safety.log import Category, log
 from statarb.spread.client_ids import Leg, OrderIntent, Purpose
 from statarb.spread.legs import LegTag, SpreadKey
@@ -121,11 +121,45 @@ class LiveExecution:
         reduce_only: bool,
         purpose: Purpose,
         qty_base: float,
+        companion: CompanionOrder | None = None,
+    ) -> IntentRecord:
+        """Register the order FreqTrade is about to send; `companion`: the spread's other leg,
+        to go out in the same request (see `companion`)."""
+        record = self._record(tag, symbol, side, reduce_only, purpose, qty_base)
+        self.registry.announce(record, companion)
+        self._requests[(str(tag.key), str(tag.leg), str(purpose))] += 1
+        return record
+
+    def companion(
+        self,
+        *,
+        tag: LegTag,
+        symbol: str,
+        side: str,
+        qty_base: float,
+        order_type: str,
+        price: float | None,
+        leverage: float,
+    ) -> CompanionOrder:
+        """The entry of `tag`'s leg, to be sent with its partner's; its own announce later
+        (FreqTrade's turn for this leg) gets the same client id, so the guard hands the order
+        back instead of sending it again."""
+        record = self._record(tag, symbol, side, False, Purpose.ENTRY, qty_base)
+        return CompanionOrder(record, order_type, price, leverage)
+
+    def _record(
+        self,
+        tag: LegTag,
+        symbol: str,
+        side: str,
+        reduce_only: bool,
+        purpose: Purpose,
+        qty_base: float,
     ) -> IntentRecord:
         spread = str(tag.key)
         attempt = self.next_attempt(spread, str(tag.leg), str(purpose))
         intent = OrderIntent(tag.pair_id, tag.opened_at, tag.leg, purpose, attempt)
-        record = IntentRecord(
+        return IntentRecord(
             client_order_id=intent.client_order_id,
             symbol=symbol,
             side=side,
@@ -137,9 +171,6 @@ class LiveExecution:
             attempt=attempt,
             created_ms=now_ms(),
         )
-        self.registry.announce(record)
-        self._requests[(spread, str(tag.leg), str(purpose))] += 1
-        return record
 
     def sends(self, spread: str, leg: str, purpose: str) -> int:
         """Orders of this kind requested so far: the journal's, or the requests FreqTrade
@@ -368,8 +399,10 @@ def exchange_execution(
     notify: Callable[[str], None],
     raise_review: Callable[[str, str | None], None],
     order_known: Callable[[str], bool],
+    prepare: Callable[[CompanionOrder], None] | None = None,
 ) -> LiveExecution:
-    """Live: the exchange behind FreqTrade's ccxt object, whose `create_order` is guarded."""
+    """Live: the exchange behind FreqTrade's ccxt object, whose `create_order` is guarded;
+    `prepare` sets a companion leg's margin mode and leverage before its batch goes."""
     execution = LiveExecution(
         journal=IntentJournal(journal_path),
         port=CcxtPort(api),
@@ -378,7 +411,7 @@ def exchange_execution(
         raise_review=raise_review,
         order_known=order_known,
     )
-    install_guarded_create_order(api, execution.guard, execution.registry, now_ms)
+    install_guarded_create_order(api, execution.guard, execution.registry, now_ms, prepare)
     return execution
 
 

@@ -16,6 +16,7 @@ and a 10-second bucket, so an immediate retry is recognised too.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
@@ -40,16 +41,34 @@ class PendingIntent:
     expires_ms: int
 
 
+@dataclass(frozen=True)
+class CompanionOrder:
+    """A spread's other leg, sent in the same request as the leg it accompanies: the time
+    between two legs is unhedged exposure (docs/design.md, "Both legs in one request").
+    FreqTrade's own send of this leg, a moment later, is handed the order already placed."""
+
+    record: IntentRecord
+    order_type: str
+    price: float | None
+    leverage: float
+
+
 class IntentRegistry:
     """Intents announced by the strategy, taken by the seam when FreqTrade sends the order."""
 
     def __init__(self, now_ms: Callable[[], int]) -> None:
         self._now_ms = now_ms
         self._pending: dict[str, list[PendingIntent]] = {}
+        self._companions: dict[str, CompanionOrder] = {}
         self._lock = threading.Lock()
 
-    def announce(self, record: IntentRecord) -> None:
+    def announce(self, record: IntentRecord, companion: CompanionOrder | None = None) -> None:
+        """`companion`: the other leg, to go out in the same request as this one."""
         with self._lock:
+            if companion is not None:
+                self._companions[record.client_order_id] = companion
+            else:
+                self._companions.pop(record.client_order_id, None)
             queue = [
                 p
                 for p in self._pending.get(record.symbol, [])
@@ -69,6 +88,10 @@ class IntentRegistry:
                     return pending.record
             self._pending[symbol] = queue
         return None
+
+    def take_companion(self, client_order_id: str) -> CompanionOrder | None:
+        with self._lock:
+            return self._companions.pop(client_order_id, None)
 
 
 def unregistered_client_id(symbol: str, side: str, reduce_only: bool, now_ms: int) -> str:
@@ -136,9 +159,17 @@ def intent_for_order(
 
 
 def install_guarded_create_order(
-    api: Any, guard: OrderGuard, registry: IntentRegistry, now_ms: Callable[[], int]
+    api: Any,
+    guard: OrderGuard,
+    registry: IntentRegistry,
+    now_ms: Callable[[], int],
+    prepare: Callable[[CompanionOrder], None] | None = None,
 ) -> None:
-    """Replace `api.create_order` (a ccxt exchange object) by the guarded version; idempotent."""
+    """Replace `api.create_order` (a ccxt exchange object) by the guarded version; idempotent.
+
+    An entry announced with a companion goes out with it in one `batchOrders` request, after
+    `prepare(companion)` (FreqTrade's margin mode and leverage for the companion's symbol, as
+    it does before each entry); if that preparation fails, the legs go one at a time."""
     if getattr(api, "_statarb_guarded", False):
         return
     original = api.create_order
@@ -162,7 +193,38 @@ def install_guarded_create_order(
                 symbol, type, side, amount, price, {**params, "newClientOrderId": client_order_id}
             )
 
+        companion = registry.take_companion(record.client_order_id)
+        if companion is not None and not reduce_only:
+            companion = _prepared(companion, prepare)
+
+        def send_both(first_id: str, second_id: str) -> list[dict[str, Any] | Exception]:
+            assert companion is not None
+            twin = companion.record
+            answers = api.create_orders(
+                [
+                    {
+                        "symbol": symbol,
+                        "type": type,
+                        "side": side,
+                        "amount": amount,
+                        "price": price,
+                        "params": {**params, "newClientOrderId": first_id},
+                    },
+                    {
+                        "symbol": twin.symbol,
+                        "type": companion.order_type,
+                        "side": twin.side,
+                        "amount": twin.qty_base,
+                        "price": companion.price,
+                        "params": {**params, "newClientOrderId": second_id},
+                    },
+                ]
+            )
+            return _by_client_id(answers, [first_id, second_id])
+
         try:
+            if companion is not None and not reduce_only:
+                return guard.place_pair(record, companion.record, send_both, send)
             return guard.place(record, send)
         except UnresolvedOrderError as exc:
             # A network error for FreqTrade: it logs it and creates no trade; the ghost check
@@ -171,3 +233,57 @@ def install_guarded_create_order(
 
     api.create_order = create_order
     api._statarb_guarded = True
+
+
+def _prepared(
+    companion: CompanionOrder, prepare: Callable[[CompanionOrder], None] | None
+) -> CompanionOrder | None:
+    """The companion, once its symbol's margin mode and leverage are set; None (the legs go
+    one at a time, each prepared by FreqTrade) when that failed."""
+    if prepare is None:
+        return companion
+    try:
+        prepare(companion)
+    except Exception as error:
+        log(
+            logger,
+            Category.EXECUTION,
+            companion.record.spread or None,
+            "second leg's margin mode or leverage not set: the legs go one at a time",
+            symbol=companion.record.symbol,
+            error=str(error)[:160],
+        )
+        return None
+    return companion
+
+
+def _by_client_id(
+    answers: list[dict[str, Any]], client_ids: list[str]
+) -> list[dict[str, Any] | Exception]:
+    """The batch's answers in the order of `client_ids`. ccxt sorts parsed orders by time, so
+    a refusal (no time) moves ahead of an order: placed ones are matched by their client id,
+    refusals fill the remaining places in the order they came."""
+    placed = {a.get("clientOrderId"): a for a in answers if a.get("id")}
+    refusals = [_order_or_refusal(a) for a in answers if not a.get("id")]
+    out: list[dict[str, Any] | Exception] = []
+    for cid in client_ids:
+        if cid in placed:
+            out.append(placed[cid])
+        elif refusals:
+            out.append(refusals.pop(0))
+        else:
+            out.append(ccxt.ExchangeError(f"batch answer without an entry for {cid}"))
+    return out
+
+
+def _order_or_refusal(answer: dict[str, Any]) -> dict[str, Any] | Exception:
+    """One entry of a batch answer: the order, or Binance's refusal of it as an exception
+    carrying Binance's JSON (its code classifies the refusal, statarb.execution.errors)."""
+    if answer.get("id"):
+        return answer
+    info = answer.get("info") or {}
+    if isinstance(info, dict) and "code" in info:
+        return ccxt.ExchangeError(
+            f"binance {json.dumps({'code': info['code'], 'msg': info.get('msg')})}"
+        )
+    return ccxt.ExchangeError(f"batch entry without an order id: {answer!r:.200}")
