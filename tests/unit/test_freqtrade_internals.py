@@ -21,8 +21,8 @@ from statarb.ft.freqtrade_internals import FreqtradeInternalsError, reach
 REPO = Path(__file__).resolve().parents[2]
 # A FreqTrade object's private attribute (an object's own `self._x` is not one).
 PRIVATE_NAMES = re.compile(
-    r"_DataProvider__|\bdp\._|(?<!self)\.(_exchange|_exit_lock|_rpc|_freqtrade|_api)\b"
-    r"|[\"'](_exchange|_exit_lock|_rpc|_freqtrade|_api)[\"']|_dry_run_open_orders"
+    r"_DataProvider__|\bdp\._|(?<!self)\.(_exchange|_exit_lock|_rpc|_freqtrade|_api|_lev_prep)\b"
+    r"|[\"'](_exchange|_exit_lock|_rpc|_freqtrade|_api|_lev_prep)[\"']|_dry_run_open_orders"
 )
 
 
@@ -45,7 +45,9 @@ def test_a_bot_without_its_exit_lock_is_refused() -> None:
 
 def test_a_renamed_call_is_refused_by_name() -> None:
     api = SimpleNamespace(create_order=print, fetch_order=print, fetch_positions=print)
-    exchange = SimpleNamespace(_api=api, create_order=print, fetch_dry_run_order=print)
+    exchange = SimpleNamespace(
+        _api=api, create_order=print, fetch_dry_run_order=print, _lev_prep=print
+    )
     bot = SimpleNamespace(execute_entry=print, replace_order=print, _exit_lock=threading.Lock())
     dp = SimpleNamespace(
         _DataProvider__rpc=SimpleNamespace(_rpc=SimpleNamespace(_freqtrade=bot)),

@@ -9,6 +9,8 @@ things beyond that, each reached through a name FreqTrade does not promise to ke
   `_exit_lock` settles the state before a twin is sent;
 - the FreqTrade `Exchange` (`DataProvider._exchange`): its `create_order` is guarded in
   dry-run and `fetch_dry_run_order` answers the ghost check (statarb.ft.simulated_orders);
+  `_lev_prep` sets a leg's margin mode and leverage before it leaves with its partner
+  (statarb.ft.companion);
 - its synchronous ccxt object (`Exchange._api`): `create_order` is guarded in live
   (statarb.live.seam), `fetch_l2_order_book` is checked (statarb.live.book_reads), and
   `fetch_order` / `fetch_positions` answer the ghost check and the monitor.
@@ -28,7 +30,7 @@ import freqtrade
 PINNED_FREQTRADE = "2026.9"
 
 BOT_CALLS = ("execute_entry", "replace_order")
-EXCHANGE_CALLS = ("create_order", "fetch_dry_run_order")
+EXCHANGE_CALLS = ("create_order", "fetch_dry_run_order", "_lev_prep")
 CCXT_CALLS = ("create_order", "fetch_order", "fetch_positions", "fetch_l2_order_book")
 
 
@@ -71,6 +73,12 @@ def exchange_of(dp: Any) -> Any | None:
     """FreqTrade's Exchange behind the DataProvider, in any run mode (backtests too): the fee
     schedule it charges. None when there is none (the strategy then assumes the config's)."""
     return getattr(dp, "_exchange", None)
+
+
+def prepare_entry(exchange: Any, symbol: str, leverage: float, side: str) -> None:
+    """FreqTrade's margin mode and leverage for `symbol`, as its `create_order` sets them
+    before every entry (raises FreqTrade's TemporaryError when the exchange refuses)."""
+    exchange._lev_prep(symbol, leverage, side)
 
 
 def reach(dp: Any) -> FreqtradeInternals:
