@@ -41,7 +41,7 @@ from statarb.soak.schedule import Bands, PairLegs, SoakEvent, build_schedule  # 
 from support.live_bot import PAIRS, LiveBot, live_market, start_live_bot  # noqa: E402
 
 REVIEW_SCRIPT = REPO / "scripts" / "review.py"
-ORDER = "POST /fapi/v1/order"
+ORDER = "orders"  # one order or a batch carrying one (statarb.exchange.faults.ANY_ORDER)
 CHECK_EVERY_S = 3.0
 HOLD_MS = 15_000  # past ccxt's recvWindow: a held request is refused when it arrives
 MAKER_TIMEOUT_S = 20  # the shipped default (statarb.costs.orders.DEFAULT_MAKER_TIMEOUT_S)
@@ -149,6 +149,7 @@ class Soak:
             db_open_orders=int(open_db_orders[0]["n"]) if open_db_orders else 0,
             exchange_open_orders=open_orders,
             pending_intents=pending,
+            db_open_symbols=frozenset(str(t["pair"]) for t in trades),
         )
 
     def flag_document(self) -> dict[str, Any]:

@@ -233,3 +233,29 @@ def test_garbage_answer_makes_ccxt_report_no_positions_without_raising(
     exchange.admin.inject_fault("garbage", status=502, body_text="<html>502 Bad Gateway</html>")
     with pytest.raises(ccxt.ExchangeNotAvailable):
         client.fetch_balance()
+
+
+def test_a_fault_aimed_at_a_symbols_orders_also_hits_the_batch_that_carries_one(
+    exchange: RunningExchange, client: ccxt.Exchange
+):
+    """The bot sends a spread's two legs in one batch: a drill aimed at "leg B's order"
+    (endpoint `orders`, symbol ETHUSDT) must still drop that request, or the drill silently
+    tests nothing. Both orders of the batch live; the client saw no answer."""
+    exchange.admin.inject_fault("drop_response", endpoint="orders", symbol="ETHUSDT", mode="reset")
+    legs = [
+        {"symbol": BTC, "type": "market", "side": "sell", "amount": 0.01,
+         "params": {"newClientOrderId": "batch-a"}},
+        {"symbol": ETH, "type": "market", "side": "buy", "amount": 0.2,
+         "params": {"newClientOrderId": "batch-b"}},
+    ]  # fmt: skip
+    with pytest.raises(ccxt.NetworkError):
+        client.create_orders(legs)
+    log = exchange.admin.order_log()
+    assert [(e["newClientOrderId"], e["outcome"]) for e in log] == [
+        ("batch-a", "accepted"), ("batch-b", "accepted"),
+    ]  # fmt: skip
+    # A fault on another symbol's orders leaves the batch alone.
+    exchange.admin.inject_fault("drop_response", endpoint="orders", symbol="SOLUSDT", mode="reset")
+    legs = [{**leg, "params": {"newClientOrderId": leg["params"]["newClientOrderId"] + "2"}}
+            for leg in legs]  # fmt: skip
+    assert len(client.create_orders(legs)) == 2

@@ -532,7 +532,7 @@ def unlock_signal_entries(bot: LiveBot) -> None:
         assert bot.call("POST", "locks/delete", json={"pair": pair}).ok
 
 
-ORDER_ENDPOINT = "POST /fapi/v1/order"
+ORDER_ENDPOINT = "orders"  # one order, or the batch that carries it (two legs in one request)
 
 
 def signal_with_leg_a_held(

@@ -165,6 +165,24 @@ def test_4_a_true_report_is_not_reported_nor_one_about_an_order_that_filled_mean
     assert found == []
 
 
+def test_4_a_size_mismatch_on_a_trade_whose_fill_the_db_never_saw_is_true() -> None:
+    """Killed after leg A's entry filled on the exchange, before FreqTrade recorded the fill:
+    the trade is open in the DB with amount 0. Recovery's "size mismatch" (exchange 10, DB
+    0) is the truth; the first one-hour soak called it untrue (it saw no DB position)."""
+    killed = world(0, {SOL: 10.0}, {}, db_open_symbols=frozenset({SOL}))
+    true = report(
+        finding("size_mismatch", SOL, 10.0, "LONG"),
+        finding("broken_spread", SOL, 10.0, "LONG"),
+    )
+    assert check_report(true, killed, killed, [PAIR], tolerance=0.011) == []
+    no_trade = world(0, {SOL: 10.0}, {})
+    (violation,) = [
+        v for v in check_report(true, no_trade, no_trade, [PAIR], tolerance=0.011)
+        if "size mismatch" in str(v.evidence.get("problem"))
+    ]  # fmt: skip
+    assert violation.invariant == REPORT
+
+
 # ----------------------------------------------------------------------------- 5
 FLAG = {
     "reasons": [{"raised_at": "2026-01-04T01:10:00Z", "source": "recovery", "message": "m"}],

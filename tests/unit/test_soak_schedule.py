@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from statarb.exchange.faults import KINDS, parse_fault
-from statarb.soak.schedule import KILL_MOMENTS, PairLegs, build_schedule
+from statarb.soak.schedule import KILL_MOMENTS, ORDER, PairLegs, build_schedule
 
 PAIRS = (
     PairLegs("SOL_ADA", "SOL/USDT:USDT", "ADA/USDT:USDT", 180.0),
@@ -45,5 +45,5 @@ def test_the_last_half_minute_is_quiet_so_the_end_state_can_settle() -> None:
 
 def test_a_storm_on_order_placement_alone_is_a_few_requests_not_an_outage() -> None:
     storms = [e for e in schedule(13) if e.kind == "http_error" and e.params.get("endpoint")]
-    on_orders = [e for e in storms if e.params["endpoint"] == "POST /fapi/v1/order"]
+    on_orders = [e for e in storms if e.params["endpoint"] == ORDER]
     assert on_orders and all(e.params["count"] <= 3 for e in on_orders)

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from freqtrade.enums import RunMode
 from freqtrade.enums.runmode import NON_UTIL_MODES
 from freqtrade.exceptions import OperationalException
 from freqtrade.exchange import timeframe_to_minutes
@@ -34,6 +35,7 @@ from freqtrade.strategy import DecimalParameter, IStrategy
 from pandas import DataFrame
 
 from statarb.costs.entry_cost import DEFAULT_COST_MARGIN
+from statarb.ft.companion import companion_for
 from statarb.ft.cost_mixin import CostMixin
 from statarb.ft.live_mixin import LiveMixin
 from statarb.ft.startup import (
@@ -47,6 +49,7 @@ from statarb.ft.startup import (
 )
 from statarb.ft.state import StrategyState
 from statarb.ft.trades import LIVE_MODES, TagStore, market_of
+from statarb.live.seam import CompanionOrder
 from statarb.pairs_config import (
     DEFAULT_MEAN_REVERSION_WINDOW,
     PairsConfigError,
@@ -640,6 +643,7 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
                 reduce_only=False,
                 purpose=Purpose.ENTRY,
                 qty_base=amount,
+                companion=self._companion(plan, entry_tag),
             )
         log(
             logger,
@@ -654,6 +658,25 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
             spread=str(plan.tag.key),
         )
         return True
+
+    def _companion(self, plan: LegPlan, entry_tag: str | None) -> CompanionOrder | None:
+        """Live signal entries: the spread's other leg, to leave in the same request
+        (docs/design.md, "Both legs in one request"). Forced entries and dry runs send one
+        leg at a time."""
+        if (
+            self.live is None
+            or self.internals is None
+            or self.dp.runmode is not RunMode.LIVE
+            or entry_tag in FORCED_TAGS
+        ):
+            return None
+        return companion_for(
+            plan,
+            exchange=self.internals.exchange,
+            live=self.live,
+            leverage_setting=self.settings.leverage,
+            order_type=str(self.order_types.get("entry", "limit")),
+        )
 
     def _reprices_own_entry(self, pair: str, side: str) -> bool:
         """A backtest re-prices a resting maker entry through confirm_trade_entry (live does
@@ -684,11 +707,15 @@ class CointPairsStrategy(LiveMixin, CostMixin, IStrategy):
         if not decision.approved:
             return None
         plan = LegPlan(self._tag_for(decision, active), decision.leg_qty(active.role), decision)
-        if self.live is not None and self.live.sends(
-            str(plan.tag.key), str(plan.tag.leg), str(Purpose.ENTRY)
+        spread, leg = str(plan.tag.key), str(plan.tag.leg)
+        if (
+            self.live is not None
+            and self.live.sends(spread, leg, str(Purpose.ENTRY))
+            and not self.live.went_with_partner(spread, leg)
         ):
             # This leg was sent once already (and refused, or cancelled unfilled): any further
-            # send is the hedging plan's, so its retry budget counts every attempt.
+            # send is the hedging plan's, so its retry budget counts every attempt. A leg that
+            # left with its partner is recorded by its own turn (the guard hands it back).
             return None
         if self._spread_already_traded(plan.tag):
             self._revoke(decision, f"{plan.tag.key} was already traded: one spread per signal")

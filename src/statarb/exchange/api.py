@@ -9,6 +9,7 @@ a crash could forget.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -122,6 +123,7 @@ class LocalExchange:
             symbol=symbol.upper() if symbol else None,
             side=side.upper() if side else None,
             reduce_only=(p.get("reduceOnly") or "").lower() == "true",
+            orders=_batch_scopes(req),
         )
 
     def handle(self, req: Request) -> Response:
@@ -244,3 +246,28 @@ def time_window(p: Params, now_ms: int, *, max_span_ms: int = SEVEN_DAYS_MS) -> 
     if end - start > max_span_ms:
         raise ApiError(-1127, "More than 168 hours between startTime and endTime.")
     return start, end
+
+
+def _batch_scopes(req: Request) -> tuple[RequestScope, ...]:
+    """The orders of a POST batchOrders request, as scopes (unparseable: none; the endpoint
+    answers that request with its own error)."""
+    if req.method != "POST" or req.path != "/fapi/v1/batchOrders":
+        return ()
+    try:
+        items = json.loads(req.params.get("batchOrders") or "[]")
+    except json.JSONDecodeError:
+        return ()
+    scopes = []
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict):
+            symbol, side = item.get("symbol"), item.get("side")
+            scopes.append(
+                RequestScope(
+                    method=req.method,
+                    path=req.path,
+                    symbol=str(symbol).upper() if symbol else None,
+                    side=str(side).upper() if side else None,
+                    reduce_only=str(item.get("reduceOnly", "")).lower() == "true",
+                )
+            )
+    return tuple(scopes)

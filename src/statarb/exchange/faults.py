@@ -28,6 +28,8 @@ KINDS = ("reject", "drop_response", "partial_fill", "http_error", "latency", "ga
 DEFAULT_GARBAGE = '[{"symbol":"BTCUSDT","positionAmt":"0.010","entryPrice":'  # cut mid-answer
 ORDER_KINDS = ("reject", "drop_response", "partial_fill")
 ORDER_ENDPOINTS = ("POST /fapi/v1/order", "POST /fapi/v1/batchOrders")
+# A fault's endpoint that means any order request: one order, or a batch that carries one.
+ANY_ORDER = "orders"
 
 
 class FaultSpecError(ValueError):
@@ -112,6 +114,9 @@ class RequestScope:
     symbol: str | None = None
     side: str | None = None
     reduce_only: bool | None = None
+    # A batch request's orders: the request matches a fault that one of them matches (a
+    # fault aimed at "an order on SOL" also holds or drops the batch that carries it).
+    orders: tuple[RequestScope, ...] = ()
 
     @property
     def is_order(self) -> bool:
@@ -121,13 +126,22 @@ class RequestScope:
 def _matches(fault: Fault, scope: RequestScope) -> bool:
     if fault.endpoint is not None:
         wanted = fault.endpoint.strip()
-        if " " in wanted:
+        if wanted == ANY_ORDER:
+            if not scope.is_order:
+                return False
+        elif " " in wanted:
             if wanted.upper() != f"{scope.method} {scope.path}".upper():
                 return False
         elif wanted != scope.path:
             return False
     elif fault.kind in ORDER_KINDS and not scope.is_order:
         return False
+    if scope.orders:
+        return any(_order_matches(fault, order) for order in scope.orders)
+    return _order_matches(fault, scope)
+
+
+def _order_matches(fault: Fault, scope: RequestScope) -> bool:
     if fault.symbol is not None and fault.symbol != scope.symbol:
         return False
     if fault.side is not None and fault.side != scope.side:

@@ -31,6 +31,7 @@ from freqtrade.persistence import Order, PairLocks, Trade
 
 from statarb.execution.hedging import MAX_RETRIES, HedgeAction, HedgeKind
 from statarb.execution.journal import IntentJournal, IntentStatus
+from statarb.ft.companion import prepare as prepare_companion
 from statarb.ft.freqtrade_internals import FreqtradeInternals, FreqtradeInternalsError, reach
 from statarb.ft.loop_guard import guard_replace_order
 from statarb.ft.simulated_orders import (
@@ -105,7 +106,10 @@ class LiveMixin:
             self._once_safety(NOT_SIMULATED)
         else:
             self.live = exchange_execution(
-                self.internals.ccxt_api, journal_path=journal_path, **callbacks
+                self.internals.ccxt_api,
+                journal_path=journal_path,
+                prepare=prepare_companion(self.internals.exchange),
+                **callbacks,
             )
         log(
             logger,

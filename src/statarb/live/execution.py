@@ -81,6 +81,9 @@ class LiveExecution:
         self._last_report_ms: dict[str, int] = {}
         self._said: dict[str, int] = {}
         self.flatten: dict[SpreadKey, str] = {}
+        # (spread, leg) whose entry was built to leave with its partner's: its own turn
+        # (FreqTrade's, a moment later) is let through once to record the order placed.
+        self._with_partner: set[tuple[str, str]] = set()
         self.live_z: dict[SpreadKey, tuple[float, float]] = {}
 
     # ------------------------------------------------------------------ intents
@@ -128,7 +131,15 @@ class LiveExecution:
         record = self._record(tag, symbol, side, reduce_only, purpose, qty_base)
         self.registry.announce(record, companion)
         self._requests[(str(tag.key), str(tag.leg), str(purpose))] += 1
+        if purpose is Purpose.ENTRY:
+            self._with_partner.discard((str(tag.key), str(tag.leg)))
         return record
+
+    def went_with_partner(self, spread: str, leg: str) -> bool:
+        """This leg's entry was built as its partner's companion and its own turn has not come
+        yet: that turn records the order already placed (the guard hands it back), it is not a
+        second send. Forgotten on restart: the hedging plan's twin then records it."""
+        return (spread, leg) in self._with_partner
 
     def companion(
         self,
@@ -145,6 +156,7 @@ class LiveExecution:
         (FreqTrade's turn for this leg) gets the same client id, so the guard hands the order
         back instead of sending it again."""
         record = self._record(tag, symbol, side, False, Purpose.ENTRY, qty_base)
+        self._with_partner.add((str(tag.key), str(tag.leg)))
         return CompanionOrder(record, order_type, price, leverage)
 
     def _record(

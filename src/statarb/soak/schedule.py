@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-ORDER = "POST /fapi/v1/order"
+ORDER = "orders"  # one order or a batch carrying one (statarb.exchange.faults.ANY_ORDER)
 # Endpoints a storm or a garbage body may hit besides order placement: what the bot reads to
 # know its positions, orders and prices.
 READ_ENDPOINTS = (
