@@ -254,6 +254,8 @@ def test_a_fault_aimed_at_a_symbols_orders_also_hits_the_batch_that_carries_one(
     assert [(e["newClientOrderId"], e["outcome"]) for e in log] == [
         ("batch-a", "accepted"), ("batch-b", "accepted"),
     ]  # fmt: skip
+    fired = exchange.admin.faults()["fired"][-1]
+    assert (fired["endpoint"], fired["symbol"]) == ("/fapi/v1/batchOrders", "ETHUSDT")
     # A fault on another symbol's orders leaves the batch alone.
     exchange.admin.inject_fault("drop_response", endpoint="orders", symbol="SOLUSDT", mode="reset")
     legs = [{**leg, "params": {"newClientOrderId": leg["params"]["newClientOrderId"] + "2"}}

@@ -59,6 +59,9 @@ HOLD_MS = 15_000
 # side, where no stop lies).
 QUIET = {"z_score_threshold": 11.9, "stop_loss_z": 12.0}
 OPEN_Z, CLOSE_Z = 6.0, -3.0
+# Drill (e) needs a SIGNAL spread (only those send both legs in one request): entries from
+# z 2, the stop out of reach.
+SIGNALS = {"z_score_threshold": 2.0, "stop_loss_z": 12.0}
 
 
 @pytest.fixture(scope="module")
@@ -71,9 +74,11 @@ def launch(market: Path, tmp_path: Path) -> Iterator[Callable[..., LiveBot]]:
     """Start this drill's exchange and bot (one of each per drill); both end with the test."""
     started: list[LiveBot] = []
 
-    def _launch(pair_ids: tuple[str, ...] = ("SOL_ADA",)) -> LiveBot:
+    def _launch(
+        pair_ids: tuple[str, ...] = ("SOL_ADA",), thresholds: dict[str, float] = QUIET
+    ) -> LiveBot:
         bot = start_live_bot(
-            tmp_path / "bot", market=market, pair_ids=pair_ids, pair_overrides=QUIET
+            tmp_path / "bot", market=market, pair_ids=pair_ids, pair_overrides=thresholds
         )
         started.append(bot)
         return bot
@@ -457,3 +462,58 @@ def test_d_stopped_with_two_spreads_open_recovers_clean_and_manages_both(
     assert sorted(o["symbol"] for o in closes) == sorted(["SOLUSDT", ADA, "ETHUSDT", "XRPUSDT"])
     assert all(o["reduceOnly"] and o["outcome"] == "accepted" for o in closes), closes
     assert not accepted_twice(bot.order_log())
+
+
+# --------------------------------------------------------------------------- (e)
+def test_e_killed_after_both_legs_left_in_one_request_before_leg_b_was_recorded(
+    launch: Callable[..., LiveBot],
+) -> None:
+    """A signal spread's two legs leave in one batchOrders request (docs/design.md, "Both legs
+    in one request"); both filled. FreqTrade recorded leg A and was recording leg B — its own
+    turn, whose guard asks the exchange for the order by client id — when the bot died.
+
+    Decided behaviour, as for a twin whose answer was lost (drill b): recovery names leg B as
+    an orphan the strategy adopts and leg A as a lone leg; the restarted strategy records leg
+    B under the same client id: no order is sent again.
+    """
+    bot = launch(thresholds=SIGNALS)
+    bot.exchange.admin.inject_fault("latency", symbol=LEG_B, endpoint="GET /fapi/v1/order",
+                                    latency_ms=HOLD_MS)  # fmt: skip
+    bot.push_spread_z(2.8)
+    bot.wait_for(lambda: fired(bot, "latency", ADA), 120, "leg B's own turn asking for it")
+    bot.kill()
+
+    spread = spread_of(bot)
+    (trade_a,) = bot.open_trades()
+    qty_a = float(trade_a["amount"])
+    qty_b = bot.exchange_positions()[LEG_B]
+    assert trade_a["pair"] == LEG_A and trade_a["is_short"]
+    assert bot.exchange_positions() == {LEG_A: -qty_a, LEG_B: qty_b}
+    sent_a, sent_b = bot.order_log()
+    assert {sent_a["endpoint"], sent_b["endpoint"]} == {"POST /fapi/v1/batchOrders"}
+    (entry_b,) = intents(bot, Leg.B, Purpose.ENTRY)
+    assert sent_b["newClientOrderId"] == entry_b.client_order_id
+    assert entry_b.status is IntentStatus.ACKNOWLEDGED and entry_b.spread == spread
+
+    result, report = bot.recover()
+    assert result.returncode == 0, result.stderr
+    assert report["recovery_status"] == "ALERT", report
+    kinds = {(f["kind"], f["symbol"]) for f in report["findings"]}
+    assert {("orphaned_position", LEG_B), ("broken_spread", LEG_A)} <= kinds, report["findings"]
+    (orphan,) = [f for f in report["findings"] if f["kind"] == "orphaned_position"]
+    assert orphan["details"]["origin_client_order_id"] == entry_b.client_order_id
+    assert orphan["details"]["adopted_at_start"] is True
+
+    bot.start()
+    bot.wait_for(lambda: len(bot.open_trades()) == 2 and sides_agree(bot), 60, "B recorded")
+    bot.wait_for(lambda: "hedged qty_a" in bot.log(since_start=True), 30, "the hedged spread")
+    bot.run_loops(3)
+    assert [(o["symbol"], o["newClientOrderId"]) for o in bot.order_log()] == [
+        (SOL, sent_a["newClientOrderId"]),
+        (ADA, entry_b.client_order_id),
+    ]  # nothing sent after the restart
+    assert_sides_agree(bot)
+    assert_hedged(bot, LEG_A, LEG_B, HEDGE_SOL_ADA)
+    (trade_b,) = [t for t in bot.open_trades() if t["pair"] == LEG_B]
+    recorded = bot.rows(f"select order_id from orders where ft_trade_id = {trade_b['id']}")
+    assert recorded == [{"order_id": str(sent_b["orderId"])}]  # the very order that filled

@@ -183,13 +183,15 @@ class FaultBook:
                     del self._faults[index]
                 elif fault.count > 1:
                     self._faults[index] = replace(fault, count=fault.count - 1)
+                # A batch is named by the order in it the fault was aimed at.
+                hit = next((o for o in scope.orders if _order_matches(fault, o)), scope)
                 self.fired.append(
                     {
                         "fault_id": fault.fault_id,
                         "kind": kind,
                         "endpoint": scope.path,
-                        "symbol": scope.symbol,
-                        "side": scope.side,
+                        "symbol": hit.symbol,
+                        "side": hit.side,
                     }
                 )
                 return fault
