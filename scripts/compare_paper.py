@@ -8,7 +8,8 @@
 Prints both runs' spreads matched one to one (pair, direction, first entry within a few
 candles), totals, and for each difference the reasons the data shows. Exit status 2: the
 database, config or candles cannot be used as given. Why and how:
-src/statarb/backtest/paper_compare.py.
+src/statarb/backtest/paper_compare.py (and the modules its docstring names: paper_db.py,
+paper_backtest.py, paper_match.py, entry_blocks.py).
 """
 
 import sys

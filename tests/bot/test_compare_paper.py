@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from statarb.backtest.paper_compare import BOTH, PAPER_ONLY, paper_spreads, read_paper_legs
+from statarb.backtest.paper_compare import BOTH, PAPER_ONLY
+from statarb.backtest.paper_db import paper_spreads, read_paper_legs
 from statarb.ops.compare_paper import compare_paper_run
 from support.live_bot import (
     HEDGE_SOL_ADA,

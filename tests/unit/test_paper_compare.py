@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from statarb.backtest.entry_blocks import read_entry_blocks
 from statarb.backtest.paper_compare import (
     BACKTEST_ONLY,
     BOTH,
@@ -23,13 +24,11 @@ from statarb.backtest.paper_compare import (
     Period,
     SpreadRun,
     backtest_timerange,
-    match_spreads,
     paper_period,
-    paper_spreads,
-    read_entry_blocks,
-    read_paper_legs,
     trading_schedule,
 )
+from statarb.backtest.paper_db import paper_spreads, read_paper_legs
+from statarb.backtest.paper_match import match_spreads
 from statarb.pairs_config import PairEntry, PairsConfig, ScanWindow
 from statarb.recovery.tradedb import OrderSpec, TradeSpec, write_trades
 from statarb.spread.client_ids import Leg

@@ -2,7 +2,8 @@
 
 `compare_paper_run` reads the paper database, backtests the paper run's pairs over its period
 with the paper run's own config (`statarb.backtest.offline`, fixed pairs, no walk-forward) and
-matches the two runs' spreads (`statarb.backtest.paper_compare`, pure). `main` is
+matches the two runs' spreads (`statarb.backtest.paper_compare` and the modules it names:
+paper_db, paper_backtest, paper_match, entry_blocks; pure). `main` is
 `scripts/compare_paper.py`.
 """
 
@@ -16,26 +17,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from statarb.backtest.config import DEFAULT_BASE_CONFIG, load_base_config
+from statarb.backtest.entry_blocks import BlockEvent, read_entry_blocks
 from statarb.backtest.offline import (
     TIMEFRAME_MINUTES,
     BacktestSetupError,
     OfflineRequest,
     run_offline_backtest,
 )
+from statarb.backtest.paper_backtest import backtest_runs
 from statarb.backtest.paper_compare import (
     DEFAULT_TOLERANCE_CANDLES,
-    BlockEvent,
     PaperComparison,
     PaperDbError,
-    backtest_runs,
     backtest_timerange,
-    match_spreads,
     paper_period,
-    paper_spreads,
-    read_entry_blocks,
-    read_paper_legs,
     trading_schedule,
 )
+from statarb.backtest.paper_db import paper_spreads, read_paper_legs
+from statarb.backtest.paper_match import match_spreads
 from statarb.exchange.launcher import LauncherError
 from statarb.ops.paper import PAPER_CONFIG_NAME, PAPER_LOG
 from statarb.pairs_config import load_pairs_config, write_schedule
