@@ -39,14 +39,21 @@ pytestmark = pytest.mark.bot
 REPO = Path(__file__).resolve().parents[2]
 WARMUP_CANDLES = 500  # the trailing re-test's window (statarb.retest_window)
 CANDLES_AFTER_EXIT = 2
+ENTRY_Z, PUSHED_Z, STOP_Z = 3.0, 4.0, 6.0
 
 
 @pytest.fixture(scope="module")
 def paper_run(tmp_path_factory: pytest.TempPathFactory) -> PaperRun:
     folder = tmp_path_factory.mktemp("paper")
     market = live_market(folder / "market", days=3)
+    # Entries from |z| 3, stops from 6, the pushed signal at 4: the generated market rarely
+    # gets there on its own. A spread of its own at start (before the locks below) was
+    # force-exited with one leg recorded, opened the paper period, and the backtest then held
+    # its own short when the pushed long came: "paper only" by the clock (2 of 3 runs).
     pairs = pairs_config(
-        folder / "pairs_config.json", window_end=datetime.now(UTC) - timedelta(minutes=2)
+        folder / "pairs_config.json",
+        window_end=datetime.now(UTC) - timedelta(minutes=2),
+        overrides={"z_score_threshold": ENTRY_Z, "stop_loss_z": STOP_Z},
     )
     run = PaperRun(folder, market, pairs)
     try:
@@ -57,7 +64,7 @@ def paper_run(tmp_path_factory: pytest.TempPathFactory) -> PaperRun:
         # that one instead, and the match under test would depend on the clock).
         _lock(run, [LEG_A, LEG_B])
         run.wait_for(lambda: not _holds_any(run), 120, "SOL_ADA flat before the push")
-        run.push_spread_z(LEG_A, LEG_B, HEDGE_SOL_ADA, -3.2)
+        run.push_spread_z(LEG_A, LEG_B, HEDGE_SOL_ADA, -PUSHED_Z)
         pushed_at = datetime.now(UTC).replace(second=0, microsecond=0)
         run.wait_for(
             lambda: run.last_closed_candle(LEG_A) >= pushed_at, 150, "a candle closed pushed"
