@@ -261,3 +261,24 @@ def test_a_fault_aimed_at_a_symbols_orders_also_hits_the_batch_that_carries_one(
     legs = [{**leg, "params": {"newClientOrderId": leg["params"]["newClientOrderId"] + "2"}}
             for leg in legs]  # fmt: skip
     assert len(client.create_orders(legs)) == 2
+
+
+def test_a_batch_refused_before_processing_logs_each_of_its_orders_by_client_id(
+    exchange: RunningExchange, client: ccxt.Exchange
+):
+    """The order log is how a drill (and the chaos soak) proves no order was sent without an
+    intent: a batch answered 503 before processing must appear as its orders, each with its
+    own client id — not as one nameless entry (the soak took that for an unannounced order)."""
+    exchange.admin.inject_fault("http_error", endpoint="orders", symbol="ETHUSDT", status=503)
+    legs = [
+        {"symbol": BTC, "type": "market", "side": "sell", "amount": 0.01,
+         "params": {"newClientOrderId": "refused-a"}},
+        {"symbol": ETH, "type": "market", "side": "buy", "amount": 0.2,
+         "params": {"newClientOrderId": "refused-b"}},
+    ]  # fmt: skip
+    with pytest.raises(ccxt.OperationFailed):
+        client.create_orders(legs)
+    log = exchange.admin.order_log()
+    assert [(e["newClientOrderId"], e["symbol"], e["outcome"]) for e in log] == [
+        ("refused-a", "BTCUSDT", "http_503"), ("refused-b", "ETHUSDT", "http_503"),
+    ]  # fmt: skip

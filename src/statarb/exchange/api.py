@@ -154,25 +154,32 @@ class LocalExchange:
         return Response(status, body, headers, entries)
 
     def log_unprocessed_order(self, req: Request, *, outcome: str, code: int | None) -> None:
-        """An order request that never reached matching (auth failure, injected HTTP error)."""
-        p = req.params
+        """An order request that never reached matching (auth failure, injected HTTP error):
+        one entry per order it carried (a batch's each, by its own client id)."""
+        orders = _batch_items(req) or [dict(req.params.raw)]
         with self.venue.lock:
-            self.venue.log_order_request(
-                {
-                    "time_ms": self.venue.now_ms(),
-                    "endpoint": f"{req.method} {req.path}",
-                    "symbol": p.get("symbol"),
-                    "side": p.get("side"),
-                    "type": p.get("type"),
-                    "quantity": p.get("quantity"),
-                    "price": p.get("price"),
-                    "timeInForce": p.get("timeInForce"),
-                    "reduceOnly": (p.get("reduceOnly") or "false").lower() == "true",
-                    "newClientOrderId": p.get("newClientOrderId"),
-                    "outcome": outcome,
-                    "code": code,
-                }
-            )
+            for order in orders:
+
+                def field(name: str, order: dict[str, Any] = order) -> str | None:
+                    value = order.get(name)
+                    return None if value is None else str(value)
+
+                self.venue.log_order_request(
+                    {
+                        "time_ms": self.venue.now_ms(),
+                        "endpoint": f"{req.method} {req.path}",
+                        "symbol": field("symbol"),
+                        "side": field("side"),
+                        "type": field("type"),
+                        "quantity": field("quantity"),
+                        "price": field("price"),
+                        "timeInForce": field("timeInForce"),
+                        "reduceOnly": (field("reduceOnly") or "false").lower() == "true",
+                        "newClientOrderId": field("newClientOrderId"),
+                        "outcome": outcome,
+                        "code": code,
+                    }
+                )
             self.store.save(self.venue)
 
     def mark_dropped(self, entries: list[dict[str, Any]], how: str) -> None:
@@ -248,26 +255,27 @@ def time_window(p: Params, now_ms: int, *, max_span_ms: int = SEVEN_DAYS_MS) -> 
     return start, end
 
 
-def _batch_scopes(req: Request) -> tuple[RequestScope, ...]:
-    """The orders of a POST batchOrders request, as scopes (unparseable: none; the endpoint
-    answers that request with its own error)."""
+def _batch_items(req: Request) -> list[dict[str, Any]]:
+    """The orders of a POST batchOrders request (unparseable: none; the endpoint answers that
+    request with its own error)."""
     if req.method != "POST" or req.path != "/fapi/v1/batchOrders":
-        return ()
+        return []
     try:
         items = json.loads(req.params.get("batchOrders") or "[]")
     except json.JSONDecodeError:
-        return ()
-    scopes = []
-    for item in items if isinstance(items, list) else []:
-        if isinstance(item, dict):
-            symbol, side = item.get("symbol"), item.get("side")
-            scopes.append(
-                RequestScope(
-                    method=req.method,
-                    path=req.path,
-                    symbol=str(symbol).upper() if symbol else None,
-                    side=str(side).upper() if side else None,
-                    reduce_only=str(item.get("reduceOnly", "")).lower() == "true",
-                )
-            )
-    return tuple(scopes)
+        return []
+    return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+
+
+def _batch_scopes(req: Request) -> tuple[RequestScope, ...]:
+    """The orders of a POST batchOrders request, as scopes."""
+    return tuple(
+        RequestScope(
+            method=req.method,
+            path=req.path,
+            symbol=str(item["symbol"]).upper() if item.get("symbol") else None,
+            side=str(item["side"]).upper() if item.get("side") else None,
+            reduce_only=str(item.get("reduceOnly", "")).lower() == "true",
+        )
+        for item in _batch_items(req)
+    )
