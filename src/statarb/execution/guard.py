@@ -147,14 +147,14 @@ class OrderGuard:
                 raise RuntimeError(f"batch answer with {len(answers)} entries for 2 orders")
         except Exception as error:  # no usable answer for either order
             if classify_send_error(error) is SendOutcome.REJECTED:
-                self._second_refused(second, error)
+                self._rejected(second, error)
             else:
                 self._second_unanswered(second, error)
             return self._after_failed_send(first, error, sent_ms)
         first_answer, second_answer = answers
         if isinstance(second_answer, Exception):
             if classify_send_error(second_answer) is SendOutcome.REJECTED:
-                self._second_refused(second, second_answer)
+                self._rejected(second, second_answer)
             else:
                 self._second_unanswered(second, second_answer)
         elif not second_answer.get("id"):
@@ -169,7 +169,7 @@ class OrderGuard:
             )
         return self._acknowledged(first, first_answer)
 
-    def _second_refused(self, intent: IntentRecord, error: Exception) -> None:
+    def _rejected(self, intent: IntentRecord, error: Exception) -> None:
         """Nothing placed: its own send goes out later under the same id, as a resend."""
         self.journal.update(
             intent.client_order_id,
@@ -229,18 +229,7 @@ class OrderGuard:
         cid = intent.client_order_id
         outcome = classify_send_error(error)
         if outcome is SendOutcome.REJECTED:
-            self.journal.update(
-                cid, status=IntentStatus.REJECTED, now_ms=self.now_ms(), note=str(error)[:200]
-            )
-            log(
-                logger,
-                Category.EXECUTION,
-                intent.spread or None,
-                "order rejected",
-                client_order_id=cid,
-                symbol=intent.symbol,
-                error=str(error)[:160],
-            )
+            self._rejected(intent, error)
             raise error
         log(
             logger,
