@@ -170,7 +170,8 @@ class OrderGuard:
         return self._acknowledged(first, first_answer)
 
     def _rejected(self, intent: IntentRecord, error: Exception) -> None:
-        """Nothing placed: its own send goes out later under the same id, as a resend."""
+        """Binance refused it: nothing was placed, so the same intent may go out again (a
+        batch's refused second leg does, on its own turn)."""
         self.journal.update(
             intent.client_order_id,
             status=IntentStatus.REJECTED,
