@@ -6,7 +6,7 @@ the loop) and stops trading on an `OperationalException`; anything else ends
 where, in one loop (`FreqtradeBot.process`):
 
 - `bot_loop_start`, `custom_exit`, the timeout checks, `adjust_trade_position`,
-  `custom_entry_price` / `custom_exit_price`, `adjust_entry_price` / `adjust_exit_price`,
+  `custom_entry_price` / `custom_exit_price`, `adjust_order_price`,
   `confirm_trade_*`, `custom_stake_amount`, `order_filled`: called through FreqTrade's
   `strategy_safe_wrapper`, which catches everything (a traceback, then a default);
 - exits, position adjustments and entries (`exit_positions`, `process_open_trade_positions`,
@@ -18,7 +18,7 @@ where, in one loop (`FreqtradeBot.process`):
   trades (issue 16). This module wraps that one call.
 
 The order-book answers themselves are checked in `statarb.live.book_reads` (garbage becomes a
-`TemporaryError` FreqTrade retries); the strategy's own book reads (`cost_mixin._crossing`)
+`TemporaryError` FreqTrade retries); the strategy's own book reads (`statarb.ft.costs` `_crossing`)
 fall back and say so.
 """
 

@@ -96,6 +96,35 @@ class TagStore:
             price_space=entry.price_space,
         )
 
+    def closed_leg(self, tag: LegTag, symbol: str) -> Trade | None:
+        """This spread instance's closed trade on `symbol`, if any.
+
+        Asked every loop while a leg waits (entry cancels, lone legs), so only trades closed
+        after the spread was decided are read, not the bot's whole history on the symbol.
+        """
+        for trade in Trade.get_trades_proxy(pair=symbol, is_open=False, close_date=tag.opened_at):
+            other = self.tag_of(trade)
+            if other is not None and other.key == tag.key:
+                return trade
+        return None
+
+    def twin_closed(self, tag: LegTag) -> bool:
+        """The leg's twin (`tag.partner`) has a closed trade of this very spread instance."""
+        return self.closed_leg(tag, tag.partner) is not None
+
+    def already_traded(self, tag: LegTag) -> bool:
+        """A closed leg of this very spread instance exists on this leg's own symbol.
+
+        The entry signal stays on its candle for the whole candle; after a quick stop or exit
+        FreqTrade would enter again on it, and the new legs would share the old spread's name.
+        """
+        own = tag.leg_a if tag.leg is Leg.A else tag.leg_b
+        return self.closed_leg(tag, own) is not None
+
+    def twin_open(self, tag: LegTag) -> bool:
+        """The leg's twin is open (a leg of the same spread instance on the other side)."""
+        return any(leg.tag.key == tag.key and leg.tag.leg != tag.leg for leg in self.open_legs())
+
     def open_legs(self) -> list[OpenLeg]:
         legs = []
         for trade in Trade.get_trades_proxy(is_open=True):

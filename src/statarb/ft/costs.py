@@ -1,4 +1,4 @@
-"""The strategy's cost duties, as a mixin of `CointPairsStrategy`: thin FreqTrade adapters.
+"""The strategy's cost duties: `CostDesk`, made by `CointPairsStrategy.__init__`.
 
 - `cost_view`: gathers what the cost-aware entry check needs (fee rate FreqTrade will charge,
   the spread's σ over its window, its half-life, the legs' latest funding rates) for
@@ -10,13 +10,12 @@
   (`statarb.costs.orders.backtest_leg_fill`): a leg the candle does not reach crosses at its
   open when its twin rests, and an entry neither leg's limit would fill opens no spread
   (`backtest_entry_never_fills`), so both legs always open and close on one candle; an order
-  left unfilled anyway re-prices across the book at the next candle (`adjust_entry_price` /
-  `adjust_exit_price`). Orders that must fill now (stops, lone legs, hedging, a maker order
-  that waited out) cross as marketable limits. Prices come from `statarb.costs.orders`.
+  left unfilled anyway re-prices across the book at the next candle (`adjust_order_price`).
+  Orders that must fill now (stops, lone legs, hedging, a maker order that waited out) cross
+  as marketable limits. Prices come from `statarb.costs.orders`.
 
-The host class provides: settings, config, dp, book, tags, live, order_types, timeframe,
-_tf_minutes, _cache (analysed candles with close, high and low), _top_up_prices, _candles_of,
-_close_at, _twin_closed and the hyperoptable `cost_margin` parameter.
+What it reads from the strategy is `statarb.ft.host.StrategyHost` (analysed candles with
+close, high and low; top-up prices in its state; the hyperoptable `cost_margin`).
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ from __future__ import annotations
 import logging
 import math
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from freqtrade.persistence import Order, Trade
@@ -43,9 +42,7 @@ from statarb.costs.orders import (
     through_touch,
 )
 from statarb.ft.freqtrade_internals import exchange_of
-from statarb.ft.state import StrategyState
 from statarb.ft.trades import LIVE_MODES, market_of
-from statarb.live.execution import LiveExecution
 from statarb.safety.log import Category, log
 from statarb.spread.book import ActivePair
 from statarb.spread.client_ids import Purpose
@@ -55,24 +52,42 @@ from statarb.spread.sizing import stake_for_qty
 from statarb.stats.halflife import ou_half_life
 from statarb.stats.inputs import StatsInputError
 
+if TYPE_CHECKING:
+    from statarb.ft.host import StrategyHost
+
 logger = logging.getLogger(__name__)
 
+# The strategy's order types as shipped: market orders. Maker-first is the config's choice
+# (`order_types` entry "limit"), checked at start against the timeouts (statarb.ft.startup).
+ORDER_TYPES = {
+    "entry": "market",
+    "exit": "market",
+    "emergency_exit": "market",
+    "force_entry": "market",
+    "force_exit": "market",
+    "stoploss": "market",
+    "stoploss_on_exchange": False,
+}
 
-class CostMixin:
-    state: StrategyState  # the host's (CointPairsStrategy.__init__)
-    live: LiveExecution | None = None  # LiveMixin's: set at start in live and dry-run
+
+class CostDesk:
+    def __init__(self, host: StrategyHost) -> None:
+        self.host = host
 
     # ------------------------------------------------------------------ cost-aware entry
     def cost_view(self, active: ActivePair, signal_candle: datetime) -> CostView | None:
         """Inputs of the cost check at the signal candle; None when the check is off."""
-        if not self.settings.cost_gate:
+        if not self.host.settings.cost_gate:
             return None
         entry = active.entry
-        end = signal_candle + timedelta(minutes=self._tf_minutes)  # the signal candle closed
-        hist_a, hist_b = self._candles_of(entry.leg_a), self._candles_of(entry.leg_b)
+        end = signal_candle + timedelta(minutes=self.host.tf_minutes)  # the signal candle closed
+        hist_a, hist_b = (
+            self.host.candles.candles_of(entry.leg_a),
+            self.host.candles.candles_of(entry.leg_b),
+        )
         sigma, half_life = math.nan, entry.half_life_candles or math.nan
         if hist_a is not None and hist_b is not None:
-            count = max(entry.mean_reversion_window, self.settings.retest_window)
+            count = max(entry.mean_reversion_window, self.host.settings.retest_window)
             close_a, close_b = common_closes(hist_a, hist_b, end, count)
             window = entry.mean_reversion_window
             # In USDT per unit of leg A, as the position holds it (B at the quantity ratio).
@@ -84,8 +99,8 @@ class CostMixin:
             params, problem = (
                 CostParams(
                     fee_rate=self._fee_rate(entry.leg_a),
-                    slippage_bps=self.settings.expected_slippage_bps,
-                    margin=float(self.cost_margin.value),
+                    slippage_bps=self.host.settings.expected_slippage_bps,
+                    margin=float(self.host.cost_margin.value),
                 ),
                 None,
             )
@@ -96,16 +111,16 @@ class CostMixin:
             problem=problem,
             spread_sd_usdt=sigma,
             half_life_candles=half_life,
-            timeframe_minutes=self._tf_minutes,
+            timeframe_minutes=self.host.tf_minutes,
             funding_rate_a=self._funding_rate(entry.leg_a, end),
             funding_rate_b=self._funding_rate(entry.leg_b, end),
         )
 
     def _fee_rate(self, symbol: str) -> float:
         """The rate per fill FreqTrade will charge (cached: it does not change in a run)."""
-        cache = self.state.fee_rates
+        cache = self.host.state.fee_rates
         if symbol not in cache:
-            exchange = exchange_of(self.dp)
+            exchange = exchange_of(self.host.dp)
 
             def rate(kind: str) -> float | None:
                 if exchange is None:
@@ -116,21 +131,21 @@ class CostMixin:
                     return None
 
             cache[symbol] = expected_fee_rate(
-                override=self.settings.fee_rate,
-                config_fee=self.config.get("fee") if self.config.get("dry_run") else None,
+                override=self.host.settings.fee_rate,
+                config_fee=self.host.config.get("fee") if self.host.config.get("dry_run") else None,
                 maker_rate=rate("maker"),
                 taker_rate=rate("taker"),
-                maker_first=is_maker_first(self.order_types),
+                maker_first=is_maker_first(self.host.order_types),
             )
         return cache[symbol]
 
     def _funding_rate(self, symbol: str, until: datetime) -> float:
         """The latest funding rate known at `until`; NaN when unknown (the check assumes 0)."""
         try:
-            if self.dp.runmode in LIVE_MODES:
-                return float(self.dp.funding_rate(symbol).get("fundingRate") or math.nan)
-            frame = self.dp.get_pair_dataframe(
-                symbol, self.dp.get_funding_rate_timeframe(), candle_type="funding_rate"
+            if self.host.dp.runmode in LIVE_MODES:
+                return float(self.host.dp.funding_rate(symbol).get("fundingRate") or math.nan)
+            frame = self.host.dp.get_pair_dataframe(
+                symbol, self.host.dp.get_funding_rate_timeframe(), candle_type="funding_rate"
             )
         except Exception:  # funding is a small term of the cost: unknown, never fatal
             return math.nan
@@ -143,14 +158,16 @@ class CostMixin:
     # ------------------------------------------------------------------ maker-first orders
     @property
     def _maker_first(self) -> bool:
-        return is_maker_first(self.order_types)
+        return is_maker_first(self.host.order_types)
 
     def _resting_price(self, pair: str, current_time: datetime, *, buy: bool) -> float | None:
         """Backtest only: a limit one tick through the signal candle's close."""
-        close = self._close_at(pair, signal_candle_of(current_time, self._tf_minutes))
+        close = self.host.candles.close_at(
+            pair, signal_candle_of(current_time, self.host.tf_minutes)
+        )
         if not math.isfinite(close):
             return None
-        market = self.dp.market(pair) or {}
+        market = self.host.dp.market(pair) or {}
         tick = float(market.get("precision", {}).get("price") or 0.0)
         return resting_price_backtest(close, buy=buy, tick=tick)
 
@@ -158,14 +175,14 @@ class CostMixin:
         """Live: a marketable limit through the opposite touch of the order book; None when
         the book cannot be read (the caller keeps or falls back, and says so)."""
         try:
-            book = self.dp.orderbook(pair, 1)
+            book = self.host.dp.orderbook(pair, 1)
             bid = book["bids"][0][0] if book.get("bids") else None
             ask = book["asks"][0][0] if book.get("asks") else None
             return crossing_price(
                 buy=buy,
                 best_bid=_price_or_none(bid),
                 best_ask=_price_or_none(ask),
-                max_slippage_bps=self.settings.crossing_slippage_bps,
+                max_slippage_bps=self.host.settings.crossing_slippage_bps,
             )
         except Exception:  # a garbage or missing answer: no book this loop
             return None
@@ -176,20 +193,18 @@ class CostMixin:
         trade: Trade | None,
         current_time: datetime,
         proposed_rate: float,
-        entry_tag: str | None,
         side: str,
-        **kwargs: Any,
     ) -> float:
         if not self._maker_first:
             return proposed_rate
-        live = self.dp.runmode in LIVE_MODES
+        live = self.host.dp.runmode in LIVE_MODES
         if trade is not None:
             # A top-up of a leg already open completes a hedge: it does not wait in the queue
             # (a backtest fills it at the candle's open). Live, at the price its stake was
             # sized with (top_up_price).
             if not live:
                 return proposed_rate
-            priced = self.state.top_up_prices.pop(pair, None)
+            priced = self.host.state.top_up_prices.pop(pair, None)
             return priced if priced is not None else proposed_rate
         if live:
             return proposed_rate  # FreqTrade priced it at the touch (entry_pricing side "same")
@@ -204,21 +219,19 @@ class CostMixin:
         trade: Trade,
         current_time: datetime,
         proposed_rate: float,
-        current_profit: float,
         exit_tag: str | None,
-        **kwargs: Any,
     ) -> float:
         if not self._maker_first:
             return proposed_rate
         buy = bool(trade.is_short)
-        live = self.dp.runmode in LIVE_MODES
+        live = self.host.dp.runmode in LIVE_MODES
         # Live, a leg following its closed twin out carries the spread's reason (maybe a
         # patient one) yet crosses. A backtest decides both legs' exits in one pass: there the
         # twin that filled first is no reason to cross.
         if exit_waits(exit_tag, twin_closed=live and self._twin_of_trade_closed(trade)):
             if live:
                 return proposed_rate  # the touch (exit_pricing side "same")
-            tag = self.tags.tag_of(trade)
+            tag = self.host.tags.tag_of(trade)
             twin = None if tag is None else tag.partner
             fill, price = self._backtest_fill(pair, twin, current_time, buy=buy, entering=False)
             if fill is not BacktestFill.REST or price is None:
@@ -234,7 +247,7 @@ class CostMixin:
         self, pair: str, current_time: datetime, *, buy: bool
     ) -> tuple[BacktestFill, float | None]:
         """Backtest: a new leg's fate on its fill candle, decided with its twin's."""
-        active = self.book.active(pair, signal_candle_of(current_time, self._tf_minutes))
+        active = self.host.book.active(pair, signal_candle_of(current_time, self.host.tf_minutes))
         twin = None if active is None else active.partner
         return self._backtest_fill(pair, twin, current_time, buy=buy, entering=True)
 
@@ -249,8 +262,8 @@ class CostMixin:
         leg whose twin rests but which the candle does not reach crosses on the same candle,
         never one candle later (a naked hour at 1h candles, which the live bot never allows).
         """
-        candle = signal_candle_of(current_time, self._tf_minutes) + timedelta(
-            minutes=self._tf_minutes
+        candle = signal_candle_of(current_time, self.host.tf_minutes) + timedelta(
+            minutes=self.host.tf_minutes
         )
         price = self._resting_price(pair, current_time, buy=buy)
         reached = self._limit_reached(pair, candle, price, buy=buy)
@@ -265,7 +278,7 @@ class CostMixin:
     ) -> bool:
         """Does `candle` trade through this resting limit? Unknown (no analysed candle or no
         price): assumed so, and FreqTrade's fill rule alone decides."""
-        cache = self.state.candles.get(symbol)
+        cache = self.host.state.candles.get(symbol)
         row = cache.row_at(candle) if cache is not None else None
         if price is None or row is None:
             return True
@@ -280,21 +293,21 @@ class CostMixin:
         Live, both orders are cancelled unfilled after `maker_timeout_s` and the spread does
         not open (that candle's signal is spent); the backtest refuses it the same way.
         """
-        if not self._maker_first or self.dp.runmode in LIVE_MODES:
+        if not self._maker_first or self.host.dp.runmode in LIVE_MODES:
             return False
         fill, _ = self._backtest_entry_fill(pair, current_time, buy=side == "long")
         return fill is BacktestFill.NO_SPREAD
 
     def _twin_of_trade_closed(self, trade: Trade) -> bool:
-        tag = self.tags.tag_of(trade)
-        return tag is not None and self._twin_closed(tag)
+        tag = self.host.tags.tag_of(trade)
+        return tag is not None and self.host.tags.twin_closed(tag)
 
     def top_up_price(self, pair: str, current_entry_rate: float, *, buy: bool) -> float:
         """Live: the price of a hedging top-up, decided once for its stake and its order."""
         if not self._maker_first:
             return current_entry_rate  # a market order: FreqTrade sizes it at this rate
         price = self._urgent_price(pair, current_entry_rate, buy=buy)
-        self.state.top_up_prices[pair] = price
+        self.host.state.top_up_prices[pair] = price
         return price
 
     def _urgent_price(self, pair: str, proposed_rate: float, *, buy: bool) -> float:
@@ -312,22 +325,22 @@ class CostMixin:
             price=proposed_rate,
         )
         return through_touch(
-            proposed_rate, buy=buy, max_slippage_bps=self.settings.crossing_slippage_bps
+            proposed_rate, buy=buy, max_slippage_bps=self.host.settings.crossing_slippage_bps
         )
 
     def check_entry_timeout(
-        self, pair: str, trade: Trade, order: Order, current_time: datetime, **kwargs: Any
+        self, pair: str, trade: Trade, order: Order, current_time: datetime
     ) -> bool:
         return self._rested_long_enough(pair, order, current_time)
 
     def check_exit_timeout(
-        self, pair: str, trade: Trade, order: Order, current_time: datetime, **kwargs: Any
+        self, pair: str, trade: Trade, order: Order, current_time: datetime
     ) -> bool:
         if not self._rested_long_enough(pair, order, current_time):
             return False
         # FreqTrade's emergency exit follows the cancel and asks no callback: register its
         # intent now, so it goes out under this spread's own deterministic client id.
-        live, tag = self.live, self.tags.tag_of(trade)
+        live, tag = self.host.live_desk.live, self.host.tags.tag_of(trade)
         if live is not None and tag is not None:
             live.announce(
                 tag=tag,
@@ -342,17 +355,19 @@ class CostMixin:
     def _rested_long_enough(self, pair: str, order: Order, current_time: datetime) -> bool:
         """Live: a maker order unfilled after `maker_timeout_s` is cancelled, every loop.
 
-        FreqTrade re-prices (adjust_*_price) only once a new candle has closed; its timeout
+        FreqTrade re-prices (adjust_order_price) only once a new candle has closed; its timeout
         check runs every loop. After the cancel the crossing is FreqTrade's and ours: an entry
         leg left alone gets its twin from the hedging plan at market, an exit goes on as
         FreqTrade's emergency exit (market) after `unfilledtimeout.exit_timeout_count` (1).
-        A backtest re-prices at the next candle instead (adjust_*_price).
+        A backtest re-prices at the next candle instead (adjust_order_price).
         """
-        if not self._maker_first or self.dp.runmode not in LIVE_MODES:
+        if not self._maker_first or self.host.dp.runmode not in LIVE_MODES:
             return False
-        if not maker_waited_out(order.order_date_utc, current_time, self.settings.maker_timeout_s):
+        if not maker_waited_out(
+            order.order_date_utc, current_time, self.host.settings.maker_timeout_s
+        ):
             return False
-        live = self.live
+        live = self.host.live_desk.live
         if live is not None and order.order_id and not order.safe_filled:
             live.cancelled_unfilled(str(order.order_id), "maker order timed out unfilled")
         log(
@@ -367,39 +382,7 @@ class CostMixin:
         )
         return True
 
-    def adjust_entry_price(
-        self,
-        trade: Trade,
-        order: Order | None,
-        pair: str,
-        current_time: datetime,
-        proposed_rate: float,
-        current_order_rate: float,
-        entry_tag: str | None,
-        side: str,
-        **kwargs: Any,
-    ) -> float | None:
-        return self._give_up_waiting(
-            trade, order, pair, current_time, proposed_rate, current_order_rate, buy=side == "long"
-        )
-
-    def adjust_exit_price(
-        self,
-        trade: Trade,
-        order: Order | None,
-        pair: str,
-        current_time: datetime,
-        proposed_rate: float,
-        current_order_rate: float,
-        entry_tag: str | None,
-        side: str,
-        **kwargs: Any,
-    ) -> float | None:
-        return self._give_up_waiting(
-            trade, order, pair, current_time, proposed_rate, current_order_rate, buy=side == "short"
-        )
-
-    def _give_up_waiting(
+    def give_up_waiting(
         self,
         trade: Trade,
         order: Order | None,
@@ -410,13 +393,16 @@ class CostMixin:
         *,
         buy: bool,
     ) -> float | None:
-        """After `maker_timeout_s` at the touch, re-price across the book (a taker fill)."""
+        """`adjust_order_price`: after `maker_timeout_s` at the touch, re-price across the book
+        (a taker fill). `buy`: an entry of a long leg or an exit of a short one."""
         if not self._maker_first or order is None:
             return current_order_rate
-        if not maker_waited_out(order.order_date_utc, current_time, self.settings.maker_timeout_s):
+        if not maker_waited_out(
+            order.order_date_utc, current_time, self.host.settings.maker_timeout_s
+        ):
             return current_order_rate
         # Live: the opposite touch; a backtest: the new candle's open, which fills at once.
-        live = self.dp.runmode in LIVE_MODES
+        live = self.host.dp.runmode in LIVE_MODES
         price = self._crossing(pair, buy=buy) if live else proposed_rate
         if price is None:
             log(
@@ -451,12 +437,12 @@ class CostMixin:
         the hedging plan tops such a leg up; a backtest has no plan, so the leg tops itself up
         at the next candle, crossing the book.
         """
-        if not self._maker_first or self.dp.runmode in LIVE_MODES or trade.has_open_orders:
+        if not self._maker_first or self.host.dp.runmode in LIVE_MODES or trade.has_open_orders:
             return None
-        tag = self.tags.tag_of(trade)
+        tag = self.host.tags.tag_of(trade)
         if tag is None or not current_rate > 0:
             return None
-        step = market_of(self.dp, trade.pair).qty_step
+        step = market_of(self.host.dp, trade.pair).qty_step
         missing = tag.planned_qty - float(trade.amount or 0.0)
         steps = math.floor(missing / step + 1e-9)
         if steps < 1:
@@ -465,8 +451,8 @@ class CostMixin:
 
     def _announce_reprice(self, trade: Trade, order: Order, pair: str, *, buy: bool) -> None:
         """Live: the re-priced order is a new send of the same intent (its own client id)."""
-        live = self.live
-        tag = self.tags.tag_of(trade)
+        live = self.host.live_desk.live
+        tag = self.host.tags.tag_of(trade)
         if live is None or tag is None:
             return
         is_entry = order.ft_order_side == trade.entry_side

@@ -1,5 +1,5 @@
-"""The strategy's live duties (dry_run false, and rehearsed in dry-run), as a mixin of
-`CointPairsStrategy`.
+"""The strategy's live duties (dry_run false, and rehearsed in dry-run): `LiveDesk`, made by
+`CointPairsStrategy.__init__`, started by its `bot_start`.
 
 FreqTrade 2026.9 offers per-pair callbacks only; a spread needs both legs handled together.
 - at start (live and dry-run): the loop guards — order-book answers checked, a re-price that
@@ -14,8 +14,8 @@ FreqTrade 2026.9 offers per-pair callbacks only; a spread needs both legs handle
 - `confirm_trade_exit`: the exit intent's client order id;
 - `check_entry_timeout`: a leg's working entry is cancelled once its spread is leaving.
 
-The host class provides: settings, book, dp, wallets, review_flag, tags, timeframe,
-_tf_minutes, thresholds_for, top_up_price, _candles_of, _twin_closed, lock_pair, unlock_reason.
+What it reads from the strategy is `statarb.ft.host.StrategyHost`; it owns the live execution
+(`live`, None in backtests and until started) and the FreqTrade internals it was reached with.
 """
 
 from __future__ import annotations
@@ -24,13 +24,14 @@ import logging
 import math
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from freqtrade.enums import RunMode
 from freqtrade.persistence import Order, PairLocks, Trade
 
 from statarb.execution.hedging import MAX_RETRIES, HedgeAction, HedgeKind
 from statarb.execution.journal import IntentJournal, IntentStatus
+from statarb.ft.candles import prices_of
 from statarb.ft.companion import prepare as prepare_companion
 from statarb.ft.freqtrade_internals import FreqtradeInternals, FreqtradeInternalsError, reach
 from statarb.ft.loop_guard import guard_replace_order
@@ -41,7 +42,6 @@ from statarb.ft.simulated_orders import (
     install_simulated_order_seam,
     simulated_positions,
 )
-from statarb.ft.state import StrategyState
 from statarb.ft.trades import LIVE_MODES, market_of
 from statarb.live.book_reads import install_book_read_guard
 from statarb.live.execution import LegSnapshot, LiveExecution, exchange_execution, now_ms
@@ -54,41 +54,45 @@ from statarb.spread.history import common_closes
 from statarb.spread.legs import LegTag, SpreadKey, group_by_spread, leg_is_short
 from statarb.spread.sizing import stake_for_qty
 
+if TYPE_CHECKING:
+    from statarb.ft.host import StrategyHost
+
 logger = logging.getLogger(__name__)
 
 REVIEW_LOCK_REASON = "statarb manual review"
 FAR_FUTURE = timedelta(days=3650)
 
 
-class LiveMixin:
-    state: StrategyState  # the host's (CointPairsStrategy.__init__)
-    live: LiveExecution | None = None
-    internals: FreqtradeInternals | None = None  # reached and checked at start (live modes)
+class LiveDesk:
+    def __init__(self, host: StrategyHost) -> None:
+        self.host = host
+        self.live: LiveExecution | None = None  # set at start in live and dry-run
+        self.internals: FreqtradeInternals | None = None  # reached and checked at start
 
     # ------------------------------------------------------------------ set-up
-    def start_live_execution(self) -> None:
+    def start(self) -> None:
         """Live and dry-run: the guarded order seam, the intent journal, the loop guards.
 
         Dry-run runs the same execution path on FreqTrade's simulated orders (twins, ghost
         checks, monitor, review flag and lock); what it cannot simulate is said once here.
         """
-        if self.dp.runmode not in LIVE_MODES:
+        if self.host.dp.runmode not in LIVE_MODES:
             return
         try:
-            self.internals = reach(self.dp)
+            self.internals = reach(self.host.dp)
         except FreqtradeInternalsError as exc:
             # No safe way to send a twin or guard an order: no new spread; open ones are
             # still closed by their own exit rules, and a person looks.
             self._safety_line(f"refusing to open spreads: {exc}")
-            self.review_flag.raise_flag(source="strategy", message=str(exc), spread_id=None)
+            self.host.review_flag.raise_flag(source="strategy", message=str(exc), spread_id=None)
             return
         self._guard_the_loop()
-        dry_run = self.dp.runmode is RunMode.DRY_RUN
-        user_data = Path(self.config.get("user_data_dir", "user_data"))
+        dry_run = self.host.dp.runmode is RunMode.DRY_RUN
+        user_data = Path(self.host.config.get("user_data_dir", "user_data"))
         journal_path = state_file(user_data / INTENT_JOURNAL, dry_run=dry_run)
         callbacks: dict[str, Any] = {
             "notify": self.notify,
-            "raise_review": lambda message, spread: self.review_flag.raise_flag(
+            "raise_review": lambda message, spread: self.host.review_flag.raise_flag(
                 source="strategy", message=message, spread_id=spread
             ),
             "order_known": lambda order_id: Order.order_by_id(order_id) is not None,
@@ -124,7 +128,7 @@ class LiveMixin:
         """A dry run's positions: FreqTrade's filled simulated orders of the open trades."""
         wanted = set(symbols)
         trades = [t for t in Trade.get_trades_proxy(is_open=True) if t.pair in wanted]
-        return simulated_positions(trades, lambda symbol: self._prices_of([symbol])[symbol])
+        return simulated_positions(trades, lambda symbol: prices_of(self.host.dp, [symbol])[symbol])
 
     def _guard_the_loop(self) -> None:
         """A garbage answer from the exchange must not stop FreqTrade's loop (dry-run reads
@@ -136,9 +140,9 @@ class LiveMixin:
 
     def notify(self, line: str) -> None:
         """Send a [SAFETY] line through FreqTrade's messaging (Telegram/webhook if set up)."""
-        if self.dp is not None and self.dp.runmode in LIVE_MODES:
+        if self.host.dp is not None and self.host.dp.runmode in LIVE_MODES:
             try:
-                self.dp.send_msg(line)
+                self.host.dp.send_msg(line)
             except Exception as exc:  # a failing chat must never stop the bot
                 logger.warning("could not send message: %s", exc)
 
@@ -150,17 +154,17 @@ class LiveMixin:
         [SAFETY] line says why. Open spreads are never dropped or re-sized: each is managed
         from its own tag (legs, hedge ratio, thresholds as entered).
         """
-        if self.settings.pairs_schedule:
+        if self.host.settings.pairs_schedule:
             return  # a backtest's walk-forward schedule is fixed
-        path = Path(self.settings.pairs_config)
+        path = Path(self.host.settings.pairs_config)
         try:
             stat = path.stat()
         except OSError as exc:
             self._once_safety(f"pairs config unreadable ({exc.strerror}): keeping the loaded pairs")
             return
         signature = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
-        previous = self.state.pairs_signature
-        self.state.pairs_signature = signature
+        previous = self.host.state.pairs_signature
+        self.host.state.pairs_signature = signature
         if previous is None or signature == previous:
             return
         try:
@@ -168,48 +172,48 @@ class LiveMixin:
         except PairsConfigError as exc:
             self._safety_line(f"new pairs config rejected, keeping the old one: {exc}")
             return
-        if new.timeframe and new.timeframe != self.config.get("timeframe"):
+        if new.timeframe and new.timeframe != self.host.config.get("timeframe"):
             self._safety_line(
                 f"new pairs config rejected, keeping the old one: chosen on {new.timeframe} "
-                f"candles, the bot trades {self.config.get('timeframe')}"
+                f"candles, the bot trades {self.host.config.get('timeframe')}"
             )
             return
-        whitelist = set(self.config.get("exchange", {}).get("pair_whitelist", []))
-        outside = [s for s in new.symbols if s not in whitelist or self.dp.market(s) is None]
+        whitelist = set(self.host.config.get("exchange", {}).get("pair_whitelist", []))
+        outside = [s for s in new.symbols if s not in whitelist or self.host.dp.market(s) is None]
         if outside:
             self._safety_line(
                 "new pairs config rejected, keeping the old one: legs not tradeable here "
                 "(not in exchange.pair_whitelist or unknown to the exchange): " + ", ".join(outside)
             )
             return
-        old = self.book.configs[-1]
+        old = self.host.book.configs[-1]
         for line in describe_pairs_change(old, new):
             log(logger, Category.STRATEGY, None, line)
         # The new pairs apply from the first candle their scan did not see (the scan window's
         # end), so the signal candle that just closed may already use them, never earlier.
         now = current_time.astimezone(UTC)
         takes_over = min(now, new.scan_window.end) if new.scan_window else now
-        takes_over = max(takes_over, self.book.periods[-1].valid_from + timedelta(seconds=1))
-        self.book = self.book.with_config(new, takes_over)
-        self.tags.book = self.book
+        takes_over = max(takes_over, self.host.book.periods[-1].valid_from + timedelta(seconds=1))
+        self.host.book = self.host.book.with_config(new, takes_over)
+        self.host.tags.book = self.host.book
 
     def _safety_line(self, message: str) -> None:
         one_line = " ".join(part.strip() for part in message.splitlines() if part.strip())
         self.notify(log(logger, Category.SAFETY, None, one_line))
 
     def _once_safety(self, message: str) -> None:
-        if message not in self.state.said_once:
-            self.state.said_once.add(message)
+        if message not in self.host.state.said_once:
+            self.host.state.said_once.add(message)
             self._safety_line(message)
 
     # ------------------------------------------------------------------ every loop
-    def live_loop(self, current_time: datetime) -> None:
+    def loop(self, current_time: datetime) -> None:
         self.reload_pairs_if_changed(current_time)
         self._sync_review_lock(current_time)
         trades = Trade.get_trades_proxy(is_open=True)
-        legs = self.tags.open_legs()
+        legs = self.host.tags.open_legs()
         spreads = group_by_spread(legs)
-        self.state.exiting = {k: v for k, v in self.state.exiting.items() if k in spreads}
+        self.host.state.exiting = {k: v for k, v in self.host.state.exiting.items() if k in spreads}
         self._update_live_z(spreads)
         if self.live is None:
             return
@@ -223,18 +227,18 @@ class LiveMixin:
             }
             for key, members in spreads.items()
         }
-        self.state.hedge_plans = {}
+        self.host.state.hedge_plans = {}
         for key, legs_of in snapshots.items():
-            if key in self.state.exiting or key in self.live.flatten:
+            if key in self.host.state.exiting or key in self.live.flatten:
                 continue
             tag = next(iter(legs_of.values())).tag
             # Durable, unlike `_exiting`: after a restart halfway through closing a spread,
             # the leg left open must follow its closed twin out, not get a new twin.
-            twin_closed = len(legs_of) == 1 and self._twin_closed(tag)
+            twin_closed = len(legs_of) == 1 and self.host.tags.twin_closed(tag)
             action = self.live.plan(
                 key, tag, legs_of, self._markets(tag), self._prices(tag), twin_closed
             )
-            self.state.hedge_plans[key] = action
+            self.host.state.hedge_plans[key] = action
             self._act(key, tag, action, legs_of)
         if self.live.monitor_due():
             # A spread missing a leg is the hedging plan's business (twin or flatten); so is a
@@ -248,9 +252,9 @@ class LiveMixin:
                 and not any(leg.has_open_order for leg in legs_of.values())
             ]
             tolerance = {
-                s: market_of(self.dp, s).qty_step * 1.01 for row in rows for s in _symbols(row)
+                s: market_of(self.host.dp, s).qty_step * 1.01 for row in rows for s in _symbols(row)
             }
-            self.live.live_z = self.state.live_z
+            self.live.live_z = self.host.state.live_z
             self.live.monitor(rows, tolerance)
 
     def _snapshot(self, trade: Trade, tag: LegTag) -> LegSnapshot:
@@ -267,21 +271,12 @@ class LiveMixin:
     def _markets(self, tag: LegTag) -> dict[str, tuple[float, float]]:
         out = {}
         for symbol in (tag.leg_a, tag.leg_b):
-            market = market_of(self.dp, symbol)
+            market = market_of(self.host.dp, symbol)
             out[symbol] = (market.qty_step, market.min_notional_usdt)
         return out
 
     def _prices(self, tag: LegTag) -> dict[str, float]:
-        return self._prices_of([tag.leg_a, tag.leg_b])
-
-    def _prices_of(self, symbols: list[str]) -> dict[str, float]:
-        prices = {}
-        for symbol in symbols:
-            try:
-                prices[symbol] = float(self.dp.ticker(symbol).get("last") or math.nan)
-            except Exception:  # no price: the planner skips what needs one
-                prices[symbol] = math.nan
-        return prices
+        return prices_of(self.host.dp, [tag.leg_a, tag.leg_b])
 
     def _act(
         self, key: SpreadKey, tag: LegTag, action: HedgeAction, legs: dict[Leg, LegSnapshot]
@@ -298,8 +293,8 @@ class LiveMixin:
                 spread=str(key),
             )
         elif action.kind is HedgeKind.HEDGED and legs.get(Leg.A) and legs.get(Leg.B):
-            if key not in self.state.hedged_logged:
-                self.state.hedged_logged.add(key)
+            if key not in self.host.state.hedged_logged:
+                self.host.state.hedged_logged.add(key)
                 log(
                     logger,
                     Category.EXECUTION,
@@ -333,7 +328,7 @@ class LiveMixin:
             symbol=symbol,
             qty=qty,
         )
-        self.state.completing[symbol] = (twin_tag, qty)
+        self.host.state.completing[symbol] = (twin_tag, qty)
         present = tag.leg_b if missing is Leg.A else tag.leg_a
         try:
             assert self.internals is not None  # self.live exists only with them
@@ -359,7 +354,7 @@ class LiveMixin:
                 # exposure, it does not wait in the queue.
                 bot.execute_entry(
                     symbol,
-                    stake_for_qty(qty, price, self.settings.leverage),
+                    stake_for_qty(qty, price, self.host.settings.leverage),
                     is_short=leg_is_short(missing, tag.direction),
                     ordertype="market",
                     enter_tag=tag.pair_id,
@@ -374,27 +369,16 @@ class LiveMixin:
                 error=str(exc)[:160],
             )
         finally:
-            self.state.completing.pop(symbol, None)
+            self.host.state.completing.pop(symbol, None)
 
     # ------------------------------------------------------------------ adjust / exit
     def adjust_trade_position(
-        self,
-        trade: Trade,
-        current_time: datetime,
-        current_rate: float,
-        current_profit: float,
-        min_stake: float | None,
-        max_stake: float,
-        current_entry_rate: float,
-        current_exit_rate: float,
-        current_entry_profit: float,
-        current_exit_profit: float,
-        **kwargs: Any,
+        self, trade: Trade, current_rate: float, current_entry_rate: float
     ) -> float | tuple[float | None, str | None] | None:
-        if self.live is None:  # a backtest's maker-first leg may need a top-up (cost_mixin)
-            return self.backtest_top_up(trade, current_rate)
-        tag = self.tags.tag_of(trade)
-        action = self.state.hedge_plans.get(tag.key) if tag else None
+        if self.live is None:  # a backtest's maker-first leg may need a top-up (statarb.ft.costs)
+            return self.host.costs.backtest_top_up(trade, current_rate)
+        tag = self.host.tags.tag_of(trade)
+        action = self.host.state.hedge_plans.get(tag.key) if tag else None
         if tag is None or action is None or action.kind not in (HedgeKind.REDUCE, HedgeKind.TOP_UP):
             return None
         qty = action.qty_for(tag.leg)
@@ -423,7 +407,7 @@ class LiveMixin:
             return stake, "hedge_reduce"
         # The top-up crosses (maker-first or not): its stake is computed at the very price the
         # order will carry, or FreqTrade's stake -> amount truncation orders a step short.
-        price = self.top_up_price(trade.pair, current_entry_rate, buy=not trade.is_short)
+        price = self.host.costs.top_up_price(trade.pair, current_entry_rate, buy=not trade.is_short)
         stake = stake_for_qty(qty, price, trade.leverage or 1.0)
         side = "sell" if trade.is_short else "buy"
         self.live.announce(
@@ -446,20 +430,11 @@ class LiveMixin:
         return stake, "hedge_top_up"
 
     def confirm_trade_exit(
-        self,
-        pair: str,
-        trade: Trade,
-        order_type: str,
-        amount: float,
-        rate: float,
-        time_in_force: str,
-        exit_reason: str,
-        current_time: datetime,
-        **kwargs: Any,
+        self, pair: str, trade: Trade, amount: float, rate: float, exit_reason: str
     ) -> bool:
-        tag = self.tags.tag_of(trade)
+        tag = self.host.tags.tag_of(trade)
         if tag is not None:
-            self.state.exiting.setdefault(tag.key, exit_reason)
+            self.host.state.exiting.setdefault(tag.key, exit_reason)
         if self.live is not None and tag is not None:
             side = "buy" if trade.is_short else "sell"
             self.live.announce(
@@ -483,7 +458,7 @@ class LiveMixin:
         return True
 
     def check_entry_timeout(
-        self, pair: str, trade: Trade, order: Order, current_time: datetime, **kwargs: Any
+        self, pair: str, trade: Trade, order: Order, current_time: datetime
     ) -> bool:
         """Cancel a leg's working entry once its spread is leaving; otherwise the maker timeout.
 
@@ -495,8 +470,8 @@ class LiveMixin:
         """
         why = self._entry_unwanted(trade)
         if why is None:
-            # The next class in the strategy's order (CostMixin): the maker timeout.
-            return bool(super().check_entry_timeout(pair, trade, order, current_time, **kwargs))
+            # Otherwise the maker timeout (statarb.ft.costs).
+            return self.host.costs.check_entry_timeout(pair, trade, order, current_time)
         if self.live is not None and order.order_id and not order.safe_filled:
             self.live.cancelled_unfilled(str(order.order_id), why)
         log(
@@ -513,20 +488,20 @@ class LiveMixin:
     def _entry_unwanted(self, trade: Trade) -> str | None:
         """Why a live leg must stop entering: its spread is exiting, flattening, or its twin
         has closed (durable: also after a restart). None while the spread still wants it."""
-        if self.dp.runmode not in LIVE_MODES:
+        if self.host.dp.runmode not in LIVE_MODES:
             return None
-        tag = self.tags.tag_of(trade)
+        tag = self.host.tags.tag_of(trade)
         if tag is None:
             return None
-        if tag.key in self.state.exiting:
-            return f"spread exiting ({self.state.exiting[tag.key]})"
+        if tag.key in self.host.state.exiting:
+            return f"spread exiting ({self.host.state.exiting[tag.key]})"
         if self.live is not None and tag.key in self.live.flatten:
             return "hedging failed: flattening the spread"
-        if self._twin_closed(tag):
+        if self.host.tags.twin_closed(tag):
             return "twin leg already closed"
         return None
 
-    def live_exit_gate(self, tag: LegTag, twin_open: bool) -> str | None:
+    def exit_gate(self, tag: LegTag, twin_open: bool) -> str | None:
         """Live rules around a leg's exit; returns a forced reason, "" to hold, None to go on.
 
         - a spread whose hedging failed closes its open legs;
@@ -542,7 +517,7 @@ class LiveMixin:
         spread, leg = str(key), str(tag.leg)
         exits = self.live.journal.attempts(spread, leg, str(Purpose.EXIT))
         # A person's acknowledgment of the review starts a new budget of retries.
-        since = self.review_flag.last_acknowledged_ms() or 0
+        since = self.host.review_flag.last_acknowledged_ms() or 0
         failed = [
             r
             for r in exits
@@ -571,20 +546,20 @@ class LiveMixin:
 
     # ------------------------------------------------------------------ review flag, live z
     def _sync_review_lock(self, current_time: datetime) -> None:
-        raised = self.review_flag.is_raised()
+        raised = self.host.review_flag.is_raised()
         locked = any(lock.reason == REVIEW_LOCK_REASON for lock in self._global_locks(current_time))
         if raised and not locked:
-            self.lock_pair("*", current_time + FAR_FUTURE, reason=REVIEW_LOCK_REASON)
+            self.host.lock_pair("*", current_time + FAR_FUTURE, reason=REVIEW_LOCK_REASON)
             line = log(
                 logger,
                 Category.SAFETY,
                 None,
                 "manual review flag up: entries locked",
-                reasons=self.review_flag.status().summary,
+                reasons=self.host.review_flag.status().summary,
             )
             self.notify(line)
         elif not raised and locked:
-            self.unlock_reason(REVIEW_LOCK_REASON)
+            self.host.unlock_reason(REVIEW_LOCK_REASON)
             log(logger, Category.SAFETY, None, "manual review acknowledged: entries unlocked")
 
     def _global_locks(self, current_time: datetime) -> list[Any]:
@@ -592,10 +567,13 @@ class LiveMixin:
 
     def _update_live_z(self, spreads: dict[SpreadKey, dict[Leg, Any]]) -> None:
         """z of each open spread with current prices against its closed-candle window."""
-        self.state.live_z.clear()
+        self.host.state.live_z.clear()
         for key, members in spreads.items():
             tag = next(iter(members.values())).tag
-            hist_a, hist_b = self._candles_of(tag.leg_a), self._candles_of(tag.leg_b)
+            hist_a, hist_b = (
+                self.host.candles.candles_of(tag.leg_a),
+                self.host.candles.candles_of(tag.leg_b),
+            )
             prices = self._prices(tag)
             if hist_a is None or hist_b is None:
                 continue
@@ -603,7 +581,7 @@ class LiveMixin:
             count = tag.window + 1
             close_a, close_b = common_closes(hist_a, hist_b, now, count)
             # z_now: the live prices against the window of closed candles; z_prev: last close.
-            self.state.live_z[key] = open_spread_z(
+            self.host.state.live_z[key] = open_spread_z(
                 close_a,
                 close_b,
                 hedge_ratio=tag.hedge_ratio,
