@@ -13,7 +13,8 @@ from test_pairs_config import spec_entry
 from statarb.pairs_config import PairEntry, PairsConfig
 from statarb.selection.keep import keep_window, merge_recent
 from statarb.selection.scanner import ScanParams, scan_pairs
-from statarb.spread.features import open_spread_z
+from statarb.spread.client_ids import Leg
+from statarb.spread.features import open_spread_z, tag_spread_z
 from statarb.spread.legs import LegTag
 from statarb.stats.space import spread_values
 
@@ -80,6 +81,29 @@ def test_an_open_log_spread_is_judged_on_log_prices() -> None:
     assert z_log == pytest.approx((spread[-1] - spread.mean()) / spread.std(ddof=1))
     z_raw, _ = open_spread_z(a, b, hedge_ratio=1.3, window=50)
     assert z_raw != pytest.approx(z_log)
+
+
+def test_the_live_five_second_z_of_a_log_spread_is_the_z_it_was_entered_on() -> None:
+    """The live z (the 5-second stop check, live exits, the monitor) was computed on raw
+    prices with the legs' quantity ratio: for a log-space pair a different spread than the
+    one entered, so a z stop could fire on nothing, or never. One z for an open spread."""
+    rng = np.random.default_rng(5)
+    b = 100.0 * np.exp(np.cumsum(rng.normal(0, 0.01, 200)))
+    a = np.exp(0.2 + 1.3 * np.log(b) + ar1(200, 0.8, 0.01, rng))
+    tag = LegTag(
+        pair_id="A_B", opened_at=datetime(2026, 1, 5, tzinfo=UTC), leg=Leg.A, direction=1,
+        hedge_ratio=1.3 * a[-1] / b[-1], leg_a="A/USDT:USDT", leg_b="B/USDT:USDT", window=50,
+        planned_qty=1.0, spread_beta=1.3, price_space="log",
+    )  # fmt: skip
+    live_a, live_b = a[-1] * 1.01, b[-1]
+    z_live, z_last = tag_spread_z(tag, a, b, live_price_a=live_a, live_price_b=live_b)
+    window = spread_values(a, b, beta=1.3, price_space="log")[-50:]
+    live = np.log(live_a) - 1.3 * np.log(live_b)
+    assert z_live == pytest.approx((live - window.mean()) / window.std(ddof=1))
+    assert z_last == open_spread_z(a, b, hedge_ratio=1.3, window=50, price_space="log")[0]
+    raw_qty_ratio, _ = open_spread_z(a, b, hedge_ratio=tag.hedge_ratio, window=50,
+                                     live_price_a=live_a, live_price_b=live_b)  # fmt: skip
+    assert raw_qty_ratio != pytest.approx(z_live)
 
 
 def test_tags_written_before_log_space_read_as_raw() -> None:

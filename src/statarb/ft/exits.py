@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from statarb.ft.blocks import stop_lock_reason
 from statarb.ft.trades import LIVE_MODES
 from statarb.safety.log import Category, log
-from statarb.spread.features import open_spread_z
+from statarb.spread.features import tag_spread_z
 from statarb.spread.history import common_closes
 from statarb.spread.legs import LegTag
 from statarb.spread.signals import ExitReason, Thresholds, exit_reason, follower_exit_reason
@@ -190,6 +190,4 @@ class ExitDesk:
             return math.nan, math.nan
         count = tag.window + 1
         close_a, close_b = common_closes(hist_a, hist_b, current_time, count)
-        return open_spread_z(
-            close_a, close_b, hedge_ratio=tag.beta, window=tag.window, price_space=tag.price_space
-        )
+        return tag_spread_z(tag, close_a, close_b)

@@ -49,7 +49,7 @@ from statarb.pairs_config import PairsConfigError, describe_pairs_change, load_p
 from statarb.safety.log import Category, log
 from statarb.settings import INTENT_JOURNAL, state_file
 from statarb.spread.client_ids import Leg, Purpose
-from statarb.spread.features import open_spread_z
+from statarb.spread.features import tag_spread_z
 from statarb.spread.history import common_closes
 from statarb.spread.legs import LegTag, SpreadKey, group_by_spread, leg_is_short
 from statarb.spread.sizing import stake_for_qty
@@ -581,11 +581,10 @@ class LiveDesk:
             count = tag.window + 1
             close_a, close_b = common_closes(hist_a, hist_b, now, count)
             # z_now: the live prices against the window of closed candles; z_prev: last close.
-            self.host.state.live_z[key] = open_spread_z(
+            self.host.state.live_z[key] = tag_spread_z(
+                tag,
                 close_a,
                 close_b,
-                hedge_ratio=tag.hedge_ratio,
-                window=tag.window,
                 live_price_a=prices.get(tag.leg_a),
                 live_price_b=prices.get(tag.leg_b),
             )

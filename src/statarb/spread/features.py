@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from statarb.spread.book import SpreadBook
+from statarb.spread.legs import LegTag
 from statarb.stats.cointegration import adf_test
 from statarb.stats.inputs import StatsInputError
 from statarb.stats.rolling import rolling_zscore
@@ -189,6 +190,28 @@ def reversion_label(z: pd.Series, in_pair: pd.Series, horizon: int) -> pd.Series
     future = z.shift(-horizon)
     label = -np.sign(z) * (future - z)
     return label.where(in_pair, 0.0)
+
+
+def tag_spread_z(
+    tag: LegTag,
+    close_a: np.ndarray,
+    close_b: np.ndarray,
+    *,
+    live_price_a: float | None = None,
+    live_price_b: float | None = None,
+) -> tuple[float, float]:
+    """(z_now, z_prev) of the open spread `tag` belongs to: its own entry β, window and price
+    space (a log-space spread is judged on log prices, never on its legs' quantity ratio in
+    raw prices). The one z of an open spread: the exits' and the live 5-second check's."""
+    return open_spread_z(
+        close_a,
+        close_b,
+        hedge_ratio=tag.beta,
+        window=tag.window,
+        live_price_a=live_price_a,
+        live_price_b=live_price_b,
+        price_space=tag.price_space,
+    )
 
 
 def open_spread_z(
