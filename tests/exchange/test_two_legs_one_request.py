@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import ccxt
+import pytest
 from tests_exchange_helpers import sync_client
 
 from statarb.exchange.launcher import RunningExchange
@@ -145,3 +146,21 @@ def test_a_companion_whose_leverage_cannot_be_set_is_not_batched(
     api, execution = seam(exchange, tmp_path, leverage_fails=True)
     send_spread(api, execution, 20.0)
     assert [e["symbol"] for e in exchange.admin.order_log()] == ["ETHUSDT"]
+
+
+def test_a_garbage_answer_to_an_order_reaches_freqtrade_as_an_exchange_error(
+    exchange: RunningExchange, tmp_path: Path
+) -> None:
+    """A 200 answer whose body is not an order (another endpoint's, cut short) parses as an
+    order without an id. The guard settles it by client id, then gives up with its own error:
+    that must reach FreqTrade as a ccxt error, which its worker survives — a RuntimeError
+    ended `freqtrade trade` three times in a row with four trades open (the chaos soak)."""
+    api, execution = seam(exchange, tmp_path)
+    cut_short = '[{"symbol":"BTCUSDT","positionAmt":"0.010",'
+    exchange.admin.inject_fault("garbage", endpoint="orders", symbol="ETHUSDT", status=200,
+                                body_text=cut_short)  # fmt: skip
+    execution.announce(tag=TAG_A, symbol=ETH, side="sell", reduce_only=False,
+                       purpose=Purpose.ENTRY, qty_base=1.0)  # fmt: skip
+    eth = api.fetch_ticker(ETH)["last"]
+    with pytest.raises(ccxt.ExchangeError):
+        api.create_order(ETH, "limit", "sell", 1.0, float(api.price_to_precision(ETH, eth * 1.01)))

@@ -230,6 +230,13 @@ def install_guarded_create_order(
             # A network error for FreqTrade: it logs it and creates no trade; the ghost check
             # keeps asking the exchange about this id.
             raise ccxt.RequestTimeout(str(exc)) from exc
+        except ccxt.BaseError:
+            raise
+        except Exception as exc:
+            # The guard's own verdict (an answer without an order id, found absent after
+            # recvWindow). FreqTrade's worker survives ccxt's errors only: anything else ends
+            # `freqtrade trade` holding open trades (found by the chaos soak).
+            raise ccxt.ExchangeError(str(exc)) from exc
 
     api.create_order = create_order
     api._statarb_guarded = True
