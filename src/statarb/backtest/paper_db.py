@@ -37,10 +37,9 @@ from statarb.accounting.pnl import (
 from statarb.backtest.paper_compare import PaperDbError, SpreadRun
 from statarb.costs.orders import BINANCE_USDM_FEES, FeeRates
 from statarb.spread.client_ids import Leg
-from statarb.spread.legs import LegTag, SpreadKey, signal_candle_of
+from statarb.spread.legs import TAG_KEY, LegTag, SpreadKey, signal_candle_of
 from statarb.timeutil import epoch_ns
 
-TAG_KEY = "spread"  # the strategy's custom-data key of a leg's LegTag
 FORCED_ENTER_TAGS = frozenset({"force_entry", ""})  # FreqTrade's forceenter tags
 
 

@@ -31,6 +31,7 @@ from statarb.spread.client_ids import Leg, Purpose
 from statarb.spread.features import open_spread_z
 from statarb.spread.history import common_closes
 from statarb.spread.legs import (
+    TAG_KEY,
     LegTag,
     SpreadKey,
     group_by_spread,
@@ -240,7 +241,7 @@ class EntryDesk:
     def order_filled(self, pair: str, trade: Any, order: Any) -> None:
         """An entry fill: the leg's tag goes into FreqTrade's trade (it survives restarts)."""
         host = self.host
-        if order.ft_order_side == trade.entry_side and trade.get_custom_data("spread") is None:
+        if order.ft_order_side == trade.entry_side and trade.get_custom_data(TAG_KEY) is None:
             tag = host.state.entry_tags.pop(pair, None)
             if tag is None or leg_is_short(tag.leg, tag.direction) != trade.is_short:
                 tag = host.tags.rebuild(trade)

@@ -14,10 +14,9 @@ from freqtrade.persistence import Trade
 
 from statarb.spread.book import SpreadBook
 from statarb.spread.client_ids import Leg
-from statarb.spread.legs import LegTag, OpenLeg, signal_candle_of, spread_direction
+from statarb.spread.legs import TAG_KEY, LegTag, OpenLeg, signal_candle_of, spread_direction
 from statarb.spread.sizing import LegMarket
 
-TAG_KEY = "spread"
 # Run modes with a running bot: the live execution path runs in both (dry-run simulates orders).
 LIVE_MODES = (RunMode.LIVE, RunMode.DRY_RUN)
 

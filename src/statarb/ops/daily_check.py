@@ -61,8 +61,8 @@ from statarb.ops.logscan import scan_logs
 from statarb.ops.spread_costs import live_spreads, records_json, since_hours
 from statarb.safety.review_flag import ManualReviewFlag
 from statarb.settings import StrategySettings
+from statarb.spread.legs import TAG_KEY
 
-SPREAD_TAG_KEY = "spread"  # FreqTrade custom-data key of a leg's LegTag (the strategy's TAG_KEY)
 DEFAULT_CONTAINER = "freqtrade_bot"  # docker-compose.production.yml's container_name
 DEFAULT_MEMORY_LIMIT_MIB = MemoryLimits().limit_bytes // MIB
 DEFAULT_MAX_LOOP_AGE_MIN = LoopAgeLimits().critical.total_seconds() / 60
@@ -130,7 +130,7 @@ def api_checks(api: FreqtradeApi, now: datetime, options: Options) -> tuple[list
         results.append(check_bot_loop(None, None, _api_problem(exc), now, limits))
     try:
         trades = [_trade_view(t) for t in api.get("status")]
-        tags = api.open_trade_tags(SPREAD_TAG_KEY) if trades else {}
+        tags = api.open_trade_tags(TAG_KEY) if trades else {}
         results.append(check_open_spreads(trades, tags))
     except (ApiError, ApiUnreachableError, KeyError, TypeError, ValueError) as exc:
         results.append(check_open_spreads([], {}, error=_api_problem(exc)))

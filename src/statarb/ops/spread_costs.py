@@ -28,9 +28,8 @@ from statarb.accounting.pnl import (
 )
 from statarb.ops.api import ApiError, FreqtradeApi
 from statarb.spread.client_ids import Leg
-from statarb.spread.legs import LegTag, SpreadKey, signal_candle_of
+from statarb.spread.legs import TAG_KEY, LegTag, SpreadKey, signal_candle_of
 
-TAG_KEY = "spread"  # the strategy's custom-data key of a leg's LegTag
 PAGE = 500
 TIMEFRAME_MINUTES = {"1m": 1, "3m": 3, "5m": 5, "15m": 15, "30m": 30, "1h": 60, "4h": 240}
 

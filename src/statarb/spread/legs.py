@@ -27,6 +27,11 @@ class SpreadKey:
         return f"{self.pair_id}@{self.opened_at.strftime('%Y-%m-%dT%H:%M:%SZ')}"
 
 
+# The FreqTrade custom-data key a leg's LegTag is stored under (the strategy writes it; the
+# daily check, the cost report and the paper comparison read it).
+TAG_KEY = "spread"
+
+
 @dataclass(frozen=True)
 class LegTag:
     """A leg's membership in a spread instance; JSON-able for FreqTrade's custom data."""
