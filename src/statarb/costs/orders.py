@@ -174,6 +174,20 @@ def through_touch(price: float, *, buy: bool, max_slippage_bps: float) -> float:
     return price * (1 + allowance) if buy else price * (1 - allowance)
 
 
+HEDGING_ORDER_TAGS = frozenset({"hedge_top_up", "hedge_reduce"})  # ft.live adjust_trade_position
+
+
+def order_is_urgent(
+    *, order_type: str | None, order_tag: str | None, exiting: bool, twin_closed: bool
+) -> bool:
+    """An order sent to fill now (a market order, a hedging order, an exit that does not wait
+    in the queue): what of it rests after the hedging wait is cancelled and re-sent, never
+    left at the book until the maker timeout (docs/design.md, "The hedging budget")."""
+    if (order_type or "").lower() == "market" or order_tag in HEDGING_ORDER_TAGS:
+        return True
+    return exiting and not exit_waits(order_tag, twin_closed=twin_closed)
+
+
 def exit_waits(exit_reason: str | None, *, twin_closed: bool = False) -> bool:
     """Does this exit rest at the touch first (True) or cross at once (False)?
 

@@ -29,6 +29,7 @@ from enum import StrEnum
 from statarb.spread.client_ids import Leg
 
 MAX_RETRIES = 5  # docs/design.md §2.4, §2.6: at most 5 retries of an order, then manual review
+RETRY_WAIT_MS = 2_000  # docs/design.md §2.4: wait 2 s for a fill before the next hedging order
 
 
 class HedgeKind(StrEnum):
@@ -92,7 +93,7 @@ def plan_hedge(
     inputs: HedgeInputs,
     *,
     tolerance: float = 0.01,
-    retry_wait_ms: int = 2_000,
+    retry_wait_ms: int = RETRY_WAIT_MS,
     max_retries: int = MAX_RETRIES,
 ) -> HedgeAction:
     a, b, beta = inputs.leg_a, inputs.leg_b, inputs.hedge_ratio
@@ -162,6 +163,41 @@ def _lone_leg(inputs: HedgeInputs, waited: bool, max_retries: int) -> HedgeActio
         return HedgeAction(HedgeKind.OPEN_TWIN, "open missing leg B", Leg.B, qty_b=qty)
     qty = _round_step(b.qty_base / beta, a.qty_step)
     return HedgeAction(HedgeKind.OPEN_TWIN, "open missing leg A", Leg.A, qty_a=qty)
+
+
+def hedging_budget_ms(
+    maker_timeout_s: float, *, max_retries: int = MAX_RETRIES, retry_wait_ms: int = RETRY_WAIT_MS
+) -> int:
+    """How long a spread may be unhedged before a person must know (docs/design.md, "The
+    hedging budget"): a maker leg rests up to its timeout, then every retry waits its turn."""
+    return int(max_retries * retry_wait_ms + maker_timeout_s * 1000)
+
+
+def legs_hedged(
+    hedge_ratio: float, qty_a: float, qty_b: float, qty_step_b: float, tolerance: float = 0.01
+) -> bool:
+    """Both legs flat, or both held in the hedge ratio (the planner's own tolerance)."""
+    if qty_a <= 0 and qty_b <= 0:
+        return True
+    if qty_a <= 0 or qty_b <= 0:
+        return False
+    error_b = hedge_error_qty_b(hedge_ratio, qty_a, qty_b)
+    return abs(error_b) <= max(qty_step_b, tolerance * hedge_ratio * qty_a)
+
+
+def unhedged_for_ms(
+    *, hedged: bool, first_order_ms: int, last_hedged_ms: int | None, now_ms: int
+) -> int | None:
+    """How long a spread has been unhedged; None while it is hedged.
+
+    Counted from the last moment it is known to have been hedged: the last check that saw it
+    hedged, or else its first leg's order (no leg is alone before its order was sent). Never
+    later than the truth, so a person is told no later than the budget promises.
+    """
+    if hedged:
+        return None
+    since = max(first_order_ms, last_hedged_ms or 0)
+    return max(0, now_ms - since)
 
 
 def _floor_step(qty: float, step: float) -> float:

@@ -38,9 +38,11 @@ from statarb.costs.orders import (
     is_maker_first,
     limit_reached,
     maker_waited_out,
+    order_is_urgent,
     resting_price_backtest,
     through_touch,
 )
+from statarb.execution.hedging import RETRY_WAIT_MS
 from statarb.ft.freqtrade_internals import exchange_of
 from statarb.ft.trades import LIVE_MODES, market_of
 from statarb.safety.log import Category, log
@@ -331,12 +333,12 @@ class CostDesk:
     def check_entry_timeout(
         self, pair: str, trade: Trade, order: Order, current_time: datetime
     ) -> bool:
-        return self._rested_long_enough(pair, order, current_time)
+        return self._rested_long_enough(pair, trade, order, current_time)
 
     def check_exit_timeout(
         self, pair: str, trade: Trade, order: Order, current_time: datetime
     ) -> bool:
-        if not self._rested_long_enough(pair, order, current_time):
+        if not self._rested_long_enough(pair, trade, order, current_time):
             return False
         # FreqTrade's emergency exit follows the cancel and asks no callback: register its
         # intent now, so it goes out under this spread's own deterministic client id.
@@ -352,8 +354,11 @@ class CostDesk:
             )
         return True
 
-    def _rested_long_enough(self, pair: str, order: Order, current_time: datetime) -> bool:
-        """Live: a maker order unfilled after `maker_timeout_s` is cancelled, every loop.
+    def _rested_long_enough(
+        self, pair: str, trade: Trade, order: Order, current_time: datetime
+    ) -> bool:
+        """Live: a maker order unfilled after `maker_timeout_s` is cancelled, every loop; an
+        urgent order's resting remainder after the hedging wait (2 s).
 
         FreqTrade re-prices (adjust_order_price) only once a new candle has closed; its timeout
         check runs every loop. After the cancel the crossing is FreqTrade's and ours: an entry
@@ -363,24 +368,35 @@ class CostDesk:
         """
         if not self._maker_first or self.host.dp.runmode not in LIVE_MODES:
             return False
-        if not maker_waited_out(
-            order.order_date_utc, current_time, self.host.settings.maker_timeout_s
-        ):
+        urgent = self._urgent(trade, order)
+        wait_s = RETRY_WAIT_MS / 1000 if urgent else self.host.settings.maker_timeout_s
+        if not maker_waited_out(order.order_date_utc, current_time, wait_s):
             return False
         live = self.host.live_desk.live
         if live is not None and order.order_id and not order.safe_filled:
-            live.cancelled_unfilled(str(order.order_id), "maker order timed out unfilled")
+            live.cancelled_unfilled(str(order.order_id), "order timed out unfilled")
         log(
             logger,
             Category.EXECUTION,
             None,
-            "maker order not filled in time: cancelling it",
+            "urgent order's rest not filled after the hedging wait: cancelling it"
+            if urgent
+            else "maker order not filled in time: cancelling it",
             pair=pair,
             side=order.ft_order_side,
             filled=order.safe_filled,
             waited_s=(current_time - order.order_date_utc).total_seconds(),
         )
         return True
+
+    def _urgent(self, trade: Trade, order: Order) -> bool:
+        """Was this order sent to fill now? (statarb.costs.orders.order_is_urgent)"""
+        return order_is_urgent(
+            order_type=order.order_type,
+            order_tag=order.ft_order_tag,
+            exiting=order.ft_order_side != trade.entry_side,
+            twin_closed=self._twin_of_trade_closed(trade),
+        )
 
     def give_up_waiting(
         self,

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from freqtrade.enums import RunMode
 from freqtrade.persistence import Order, PairLocks, Trade
 
-from statarb.execution.hedging import MAX_RETRIES, HedgeAction, HedgeKind
+from statarb.execution.hedging import MAX_RETRIES, HedgeAction, HedgeKind, hedging_budget_ms
 from statarb.execution.journal import IntentJournal, IntentStatus
 from statarb.ft.candles import prices_of
 from statarb.ft.companion import prepare as prepare_companion
@@ -227,6 +227,7 @@ class LiveDesk:
             }
             for key, members in spreads.items()
         }
+        self._watch_budget(snapshots)
         self.host.state.hedge_plans = {}
         for key, legs_of in snapshots.items():
             if key in self.host.state.exiting or key in self.live.flatten:
@@ -257,7 +258,31 @@ class LiveDesk:
             self.live.live_z = self.host.state.live_z
             self.live.monitor(rows, tolerance)
 
+    def _watch_budget(self, snapshots: dict[SpreadKey, dict[Leg, LegSnapshot]]) -> None:
+        """Every open spread, exiting ones included, against the hedging budget (one loop of
+        FreqTrade, `process_throttle_secs`, is how late this check can see a change)."""
+        assert self.live is not None
+        throttle_s = float(self.host.config.get("internals", {}).get("process_throttle_secs", 5))
+        steps = {
+            symbol: market_of(self.host.dp, symbol).qty_step
+            for legs_of in snapshots.values()
+            for leg in legs_of.values()
+            for symbol in (leg.tag.leg_a, leg.tag.leg_b)
+        }
+        self.live.watch_hedging_budget(
+            {key: legs_of for key, legs_of in snapshots.items() if legs_of},
+            steps,
+            budget_ms=hedging_budget_ms(self.host.settings.maker_timeout_s),
+            observe_lag_ms=int(throttle_s * 1000),
+        )
+
     def _snapshot(self, trade: Trade, tag: LegTag) -> LegSnapshot:
+        entries = [
+            order.order_date_utc
+            for order in trade.orders
+            if order.ft_order_side == trade.entry_side and order.order_date is not None
+        ]
+        first_order = min(entries) if entries else trade.open_date_utc
         return LegSnapshot(
             trade_id=trade.id,
             symbol=trade.pair,
@@ -266,6 +291,7 @@ class LiveDesk:
             open_rate=float(trade.open_rate or 0.0),
             has_open_order=bool(trade.has_open_orders),
             tag=tag,
+            first_order_ms=int(first_order.timestamp() * 1000),
         )
 
     def _markets(self, tag: LegTag) -> dict[str, tuple[float, float]]:

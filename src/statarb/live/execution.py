@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from statarb.execution.guard import DEFAULT_RECV_WINDOW_MS, OrderGuard
-from statarb.execution.hedging import MAX_RETRIES, HedgeAction, HedgeInputs, LegState, plan_hedge
+from statarb.execution.hedging import (
+    MAX_RETRIES,
+    HedgeAction,
+    HedgeInputs,
+    LegState,
+    legs_hedged,
+    plan_hedge,
+    unhedged_for_ms,
+)
 from statarb.execution.journal import IntentJournal, IntentRecord, IntentStatus
 from statarb.execution.monitor import LegView, PositionView, SpreadReport, monitor_spread
 from statarb.live.ccxt_port import CcxtPort
@@ -54,6 +62,7 @@ class LegSnapshot:
     open_rate: float
     has_open_order: bool
     tag: LegTag
+    first_order_ms: int = 0  # when this leg's first entry order was placed (epoch ms)
 
 
 class LiveExecution:
@@ -85,6 +94,8 @@ class LiveExecution:
         # (FreqTrade's, a moment later) is let through once to record the order placed.
         self._with_partner: set[tuple[str, str]] = set()
         self.live_z: dict[SpreadKey, tuple[float, float]] = {}
+        self._last_hedged_ms: dict[SpreadKey, int] = {}
+        self._past_budget: set[SpreadKey] = set()
 
     # ------------------------------------------------------------------ intents
     def next_attempt(self, spread: str, leg: str, purpose: str) -> int:
@@ -330,6 +341,65 @@ class LiveExecution:
             max_retries=MAX_RETRIES,
         )
         return action
+
+    # ------------------------------------------------------------------ hedging budget
+    def watch_hedging_budget(
+        self,
+        spreads: dict[SpreadKey, dict[Leg, LegSnapshot]],
+        qty_step: dict[str, float],
+        *,
+        budget_ms: int,
+        observe_lag_ms: int,
+    ) -> list[SpreadKey]:
+        """Raise the review for a spread unhedged past the hedging budget; returns those newly
+        flagged.
+
+        Whatever the hedging plan is doing (waiting on an order whose answer was lost, retrying
+        a refused twin, following an exit), a person is told once a leg has been alone or off
+        its ratio for the budget. This check runs once a loop, so it fires `observe_lag_ms`
+        (one loop) early: counted from the exchange's own fill, the flag is up by the budget.
+        Exiting and flattening spreads are watched too: a lone leg is naked either way.
+        """
+        now = now_ms()
+        flagged = []
+        for key in list(self._last_hedged_ms):
+            if key not in spreads:
+                del self._last_hedged_ms[key]
+        self._past_budget &= set(spreads)
+        for key, legs in spreads.items():
+            leg_a, leg_b = legs.get(Leg.A), legs.get(Leg.B)
+            tag = next(iter(legs.values())).tag
+            hedged = legs_hedged(
+                tag.hedge_ratio,
+                leg_a.qty_base if leg_a else 0.0,
+                leg_b.qty_base if leg_b else 0.0,
+                qty_step.get(tag.leg_b, 1e-8),
+            )
+            first_order_ms = min(leg.first_order_ms for leg in legs.values())
+            alone_ms = unhedged_for_ms(
+                hedged=hedged,
+                first_order_ms=first_order_ms,
+                last_hedged_ms=self._last_hedged_ms.get(key),
+                now_ms=now,
+            )
+            if alone_ms is None:
+                self._last_hedged_ms[key] = now
+                self._past_budget.discard(key)
+                continue
+            if alone_ms < budget_ms - observe_lag_ms or key in self._past_budget:
+                continue
+            self._past_budget.add(key)
+            flagged.append(key)
+            self.safety(
+                key.pair_id,
+                f"spread unhedged for {alone_ms / 1000:.0f} s, past the hedging budget "
+                f"({budget_ms / 1000:.0f} s): a person must look; its legs are still managed",
+                review=True,
+                spread=str(key),
+                qty_a=leg_a.qty_base if leg_a else 0.0,
+                qty_b=leg_b.qty_base if leg_b else 0.0,
+            )
+        return flagged
 
     # ------------------------------------------------------------------ monitor
     def monitor_due(self) -> bool:
