@@ -59,6 +59,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+# A companion's own turn comes in the same FreqTrade loop as its partner's (the next one at
+# the latest); one not taken up after this long never will be.
+COMPANION_GRACE_MS = 10_000
+
 REVIEW_LOCK_REASON = "statarb manual review"
 FAR_FUTURE = timedelta(days=3650)
 
@@ -218,6 +222,7 @@ class LiveDesk:
         if self.live is None:
             return
         self.live.check_ghosts()
+        self._adopt_left_behind()
         by_id = {t.id: t for t in trades}
         snapshots = {
             key: {
@@ -354,43 +359,105 @@ class LiveDesk:
             symbol=symbol,
             qty=qty,
         )
-        self.host.state.completing[symbol] = (twin_tag, qty)
         present = tag.leg_b if missing is Leg.A else tag.leg_a
+        # A market order even when entries are maker-first: a lone leg is naked exposure, it
+        # does not wait in the queue.
+        self._enter_leg(
+            key,
+            twin_tag,
+            qty,
+            stake_for_qty(qty, price, self.host.settings.leverage),
+            ordertype="market",
+            partner=present,
+            what="missing leg",
+        )
+
+    def _adopt_left_behind(self) -> None:
+        """A companion placed with its partner whose own FreqTrade turn never came (the pair
+        was locked, the review flag went up, an entry check refused it) is an order FreqTrade
+        does not know: it would rest and fill unmanaged, a leg nobody hedges or exits. It is
+        recorded through FreqTrade's entry with its own price and leverage; the guard hands
+        back the order already placed (same client id), nothing is sent again."""
+        assert self.live is not None
+        for tag, record in self.live.companions_left_behind(COMPANION_GRACE_MS):
+            key = tag.key
+            companion = self.live.companion_of(tag)
+            price = companion.price if companion is not None else None
+            if price is None:  # a market companion: sized at today's price, handed back as is
+                price = self._prices(tag).get(record.symbol, math.nan)
+            if companion is None or not math.isfinite(price):
+                continue
+            self.live.safety(
+                key.pair_id,
+                "a leg sent with its partner was not recorded by FreqTrade: recording it",
+                spread=str(key),
+                client_order_id=record.client_order_id,
+                symbol=record.symbol,
+            )
+            self._enter_leg(
+                key,
+                tag,
+                record.qty_base,
+                stake_for_qty(record.qty_base, price, companion.leverage),
+                ordertype=companion.order_type,
+                price=price,
+                leverage=companion.leverage,
+                what="leg sent with its partner",
+            )
+
+    def _enter_leg(
+        self,
+        key: SpreadKey,
+        tag: LegTag,
+        qty: float,
+        stake: float,
+        *,
+        ordertype: str,
+        what: str,
+        partner: str | None = None,
+        price: float | None = None,
+        leverage: float | None = None,
+    ) -> None:
+        """One leg through FreqTrade's own entry (journal and guard apply); `partner`: a
+        symbol that must still hold an open trade, or the entry is moot."""
+        assert self.live is not None
+        symbol = tag.leg_a if tag.leg is Leg.A else tag.leg_b
+        self.host.state.completing[symbol] = (tag, qty)
         try:
             assert self.internals is not None  # self.live exists only with them
             bot = self.internals.bot
             with self.internals.exit_lock:
                 # The plan was made at the start of the loop; a REST force-exit may have
-                # closed the lone leg since. Under the exit lock the state is settled.
-                if not Trade.get_trades_proxy(pair=present, is_open=True):
+                # closed the partner since. Under the exit lock the state is settled.
+                if partner is not None and not Trade.get_trades_proxy(pair=partner, is_open=True):
                     return
-                # FreqTrade holds one trade per pair: a trade already open on the twin's
-                # symbol means this spread's view is wrong, and a second entry there would
-                # double the leg. Never send it; a human looks.
+                # FreqTrade holds one trade per pair: a trade already open on this symbol
+                # means this spread's view is wrong, and a second entry there would double
+                # the leg. Never send it; a human looks.
                 if Trade.get_trades_proxy(pair=symbol, is_open=True):
                     self.live.safety(
                         key.pair_id,
-                        "missing leg not opened: its symbol already has an open trade",
+                        f"{what} not entered: its symbol already has an open trade",
                         review=True,
                         spread=str(key),
                         symbol=symbol,
                     )
                     return
-                # A market order even when entries are maker-first: a lone leg is naked
-                # exposure, it does not wait in the queue.
                 bot.execute_entry(
                     symbol,
-                    stake_for_qty(qty, price, self.host.settings.leverage),
-                    is_short=leg_is_short(missing, tag.direction),
-                    ordertype="market",
+                    stake,
+                    price,
+                    is_short=leg_is_short(tag.leg, tag.direction),
+                    ordertype=ordertype,
                     enter_tag=tag.pair_id,
+                    leverage_=leverage,
                 )
         except Exception as exc:  # counted as a try; the planner retries or flattens
             log(
                 logger,
                 Category.EXECUTION,
                 key.pair_id,
-                "missing leg not opened",
+                f"{what} not entered",
                 spread=str(key),
                 error=str(exc)[:160],
             )

@@ -92,7 +92,7 @@ class LiveExecution:
         self.flatten: dict[SpreadKey, str] = {}
         # (spread, leg) whose entry was built to leave with its partner's: its own turn
         # (FreqTrade's, a moment later) is let through once to record the order placed.
-        self._with_partner: set[tuple[str, str]] = set()
+        self._with_partner: dict[tuple[str, str], tuple[LegTag, CompanionOrder]] = {}
         self.live_z: dict[SpreadKey, tuple[float, float]] = {}
         self._last_hedged_ms: dict[SpreadKey, int] = {}
         self._past_budget: set[SpreadKey] = set()
@@ -143,7 +143,7 @@ class LiveExecution:
         self.registry.announce(record, companion)
         self._requests[(str(tag.key), str(tag.leg), str(purpose))] += 1
         if purpose is Purpose.ENTRY:
-            self._with_partner.discard((str(tag.key), str(tag.leg)))
+            self._with_partner.pop((str(tag.key), str(tag.leg)), None)
         return record
 
     def went_with_partner(self, spread: str, leg: str) -> bool:
@@ -167,8 +167,33 @@ class LiveExecution:
         (FreqTrade's turn for this leg) gets the same client id, so the guard hands the order
         back instead of sending it again."""
         record = self._record(tag, symbol, side, False, Purpose.ENTRY, qty_base)
-        self._with_partner.add((str(tag.key), str(tag.leg)))
-        return CompanionOrder(record, order_type, price, leverage)
+        order = CompanionOrder(record, order_type, price, leverage)
+        self._with_partner[(str(tag.key), str(tag.leg))] = (tag, order)
+        return order
+
+    def companion_of(self, tag: LegTag) -> CompanionOrder | None:
+        """The companion built for this leg, while its own turn has not come."""
+        found = self._with_partner.get((str(tag.key), str(tag.leg)))
+        return None if found is None else found[1]
+
+    def companions_left_behind(self, grace_ms: int) -> list[tuple[LegTag, IntentRecord]]:
+        """Companions placed on the exchange whose own FreqTrade turn has not come `grace_ms`
+        after they were sent (the pair was locked meanwhile, the review flag went up, the
+        bot's entry checks refused it): unknown to FreqTrade, such an order would rest and
+        fill unmanaged. The caller records each through FreqTrade's entry (the guard hands
+        the placed order back)."""
+        now, out = now_ms(), []
+        for tag, companion in list(self._with_partner.values()):
+            record = self.journal.get(companion.record.client_order_id)
+            if (
+                record is not None
+                and record.status in (IntentStatus.ACKNOWLEDGED, IntentStatus.VERIFIED)
+                and record.exchange_order_id
+                and not self._order_known(record.exchange_order_id)
+                and now - record.created_ms >= grace_ms
+            ):
+                out.append((tag, record))
+        return out
 
     def _record(
         self,
