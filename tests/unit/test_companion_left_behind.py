@@ -9,7 +9,6 @@ FreqTrade, filled later, and the exchange held 3,600 ADA where the bot knew of 1
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,37 +16,11 @@ import pytest
 import statarb.live.execution as live_execution
 from statarb.execution.journal import IntentStatus
 from statarb.live.execution import LiveExecution, exchange_execution
-from statarb.spread.client_ids import Leg, Purpose
-from statarb.spread.legs import LegTag
+from statarb.spread.client_ids import Purpose
+from support.spread_legs import SOL_ADA_B, Clock, NoOrdersApi
 
-TAG_A = LegTag(
-    pair_id="SOL_ADA",
-    opened_at=datetime(2026, 1, 5, 10, 0, tzinfo=UTC),
-    leg=Leg.A,
-    direction=-1,
-    hedge_ratio=180.0,
-    leg_a="SOL/USDT:USDT",
-    leg_b="ADA/USDT:USDT",
-    window=50,
-    planned_qty=10.0,
-)
-TAG_B = TAG_A.twin(1_800.0)
+TAG_B = SOL_ADA_B
 GRACE_MS = 10_000
-
-
-class NoOrdersApi:
-    def __init__(self) -> None:
-        self.options: dict[str, int] = {"recvWindow": 5000}
-
-    def create_order(self, *args: object, **kwargs: object) -> dict:
-        raise AssertionError("nothing is sent in these cases")
-
-
-class Clock:
-    ms = 1_000_000
-
-    def __call__(self) -> int:
-        return self.ms
 
 
 def placed_companion(

@@ -8,7 +8,6 @@ budget, with nobody told: the plan was still within its retry count, so no revie
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -19,19 +18,9 @@ from statarb.execution.hedging import hedging_budget_ms, legs_hedged, unhedged_f
 from statarb.live.execution import LegSnapshot, LiveExecution, exchange_execution
 from statarb.spread.client_ids import Leg
 from statarb.spread.legs import LegTag
+from support.spread_legs import SOL_ADA_A, SOL_ADA_B, Clock, NoOrdersApi
 
-TAG_A = LegTag(
-    pair_id="SOL_ADA",
-    opened_at=datetime(2026, 1, 5, 10, 0, tzinfo=UTC),
-    leg=Leg.A,
-    direction=-1,
-    hedge_ratio=180.0,
-    leg_a="SOL/USDT:USDT",
-    leg_b="ADA/USDT:USDT",
-    window=50,
-    planned_qty=10.0,
-)
-TAG_B = TAG_A.twin(1_800.0)
+TAG_A, TAG_B = SOL_ADA_A, SOL_ADA_B
 BUDGET_MS = hedging_budget_ms(20)  # the shipped maker timeout
 LOOP_MS = 2_000
 
@@ -79,29 +68,11 @@ def test_only_orders_meant_to_rest_wait_out_the_maker_timeout(
     assert got is urgent
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.ms = 1_000_000
-
-    def __call__(self) -> int:
-        return self.ms
-
-
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     clock = Clock()
     monkeypatch.setattr(live_execution, "now_ms", clock)
     return clock
-
-
-class NoOrdersApi:
-    """A ccxt exchange object this check never sends through (it only reads the DB's legs)."""
-
-    def __init__(self) -> None:
-        self.options: dict[str, int] = {"recvWindow": 5000}
-
-    def create_order(self, *args: object, **kwargs: object) -> dict:
-        raise AssertionError("the budget check must not send orders")
 
 
 def execution(tmp_path: Path, reviews: list[tuple[str, str | None]]) -> LiveExecution:

@@ -8,7 +8,6 @@ opened until the hedging plan gave up and flattened the spread.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,20 +15,10 @@ import ccxt
 
 from statarb.execution.journal import IntentStatus
 from statarb.live.execution import LiveExecution, exchange_execution
-from statarb.spread.client_ids import Leg, Purpose
-from statarb.spread.legs import LegTag
+from statarb.spread.client_ids import Purpose
+from support.spread_legs import SOL_ADA_A
 
-TAG = LegTag(
-    pair_id="SOL_ADA",
-    opened_at=datetime(2026, 1, 5, 10, 0, tzinfo=UTC),
-    leg=Leg.A,
-    direction=-1,
-    hedge_ratio=180.0,
-    leg_a="SOL/USDT:USDT",
-    leg_b="ADA/USDT:USDT",
-    window=50,
-    planned_qty=10.0,
-)
+TAG = SOL_ADA_A
 
 
 class FakeApi:
