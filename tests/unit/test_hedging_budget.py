@@ -137,3 +137,34 @@ def test_a_spread_hedged_for_hours_is_timed_from_the_check_that_last_saw_it_whol
     assert watch(live, broken) == []
     clock.ms += BUDGET_MS
     assert watch(live, broken) == [TAG_A.key] and len(reviews) == 2
+
+
+def test_a_loop_held_up_by_a_slow_request_does_not_hold_the_review_back(
+    tmp_path: Path, clock: Clock
+) -> None:
+    """The soak's case: the loop waits ~12 s on a lost answer while the budget runs out."""
+    reviews: list[tuple[str, str | None]] = []
+    live = execution(tmp_path, reviews)
+    placed = clock.ms
+    clock.ms = placed + 10_000
+    assert watch(live, {Leg.A: snapshot(TAG_A, 10.0, placed)}) == []  # the last loop's view
+    clock.ms = placed + BUDGET_MS - LOOP_MS - 1
+    assert live.fire_due_deadlines() == [] and reviews == []
+    clock.ms += 1  # no loop since: the budget thread tells a person on time
+    assert live.fire_due_deadlines() == [TAG_A.key]
+    assert len(reviews) == 1 and reviews[0][1] == "SOL_ADA"
+    assert live.fire_due_deadlines() == [] and len(reviews) == 1
+
+
+def test_a_spread_seen_hedged_again_before_its_deadline_raises_nothing(
+    tmp_path: Path, clock: Clock
+) -> None:
+    reviews: list[tuple[str, str | None]] = []
+    live = execution(tmp_path, reviews)
+    placed = clock.ms
+    assert watch(live, {Leg.A: snapshot(TAG_A, 10.0, placed)}) == []
+    clock.ms += 8_000
+    whole = {Leg.A: snapshot(TAG_A, 10.0, placed), Leg.B: snapshot(TAG_B, 1_800.0, placed)}
+    assert watch(live, whole) == []
+    clock.ms = placed + 10 * BUDGET_MS
+    assert live.fire_due_deadlines() == [] and reviews == []

@@ -119,6 +119,7 @@ class LiveDesk:
                 prepare=prepare_companion(self.internals.exchange),
                 **callbacks,
             )
+        self.live.start_budget_watch()
         log(
             logger,
             Category.EXECUTION,

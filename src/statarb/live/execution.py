@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -65,6 +66,18 @@ class LegSnapshot:
     first_order_ms: int = 0  # when this leg's first entry order was placed (epoch ms)
 
 
+@dataclass(frozen=True)
+class _LoneSpread:
+    """An unhedged spread under watch: since when, when a person must be told, and what the
+    last loop saw of its legs."""
+
+    since_ms: int
+    deadline_ms: int
+    budget_ms: int
+    qty_a: float
+    qty_b: float
+
+
 class LiveExecution:
     def __init__(
         self,
@@ -96,6 +109,8 @@ class LiveExecution:
         self.live_z: dict[SpreadKey, tuple[float, float]] = {}
         self._last_hedged_ms: dict[SpreadKey, int] = {}
         self._past_budget: set[SpreadKey] = set()
+        self._deadlines: dict[SpreadKey, _LoneSpread] = {}
+        self._budget_lock = threading.RLock()  # the loop and the budget thread
 
     # ------------------------------------------------------------------ intents
     def next_attempt(self, spread: str, leg: str, purpose: str) -> int:
@@ -383,48 +398,83 @@ class LiveExecution:
         a refused twin, following an exit), a person is told once a leg has been alone or off
         its ratio for the budget. This check runs once a loop, so it fires `observe_lag_ms`
         (one loop) early: counted from the exchange's own fill, the flag is up by the budget.
-        Exiting and flattening spreads are watched too: a lone leg is naked either way.
+        A spread not yet due gets a deadline that `fire_due_deadlines` keeps from another
+        thread: a loop held up (a request the guard is still settling) does not hold the flag
+        back. Exiting and flattening spreads are watched too: a lone leg is naked either way.
         """
         now = now_ms()
-        flagged = []
-        for key in list(self._last_hedged_ms):
-            if key not in spreads:
-                del self._last_hedged_ms[key]
-        self._past_budget &= set(spreads)
-        for key, legs in spreads.items():
-            leg_a, leg_b = legs.get(Leg.A), legs.get(Leg.B)
-            tag = next(iter(legs.values())).tag
-            hedged = legs_hedged(
-                tag.hedge_ratio,
-                leg_a.qty_base if leg_a else 0.0,
-                leg_b.qty_base if leg_b else 0.0,
-                qty_step.get(tag.leg_b, 1e-8),
-            )
-            first_order_ms = min(leg.first_order_ms for leg in legs.values())
-            alone_ms = unhedged_for_ms(
-                hedged=hedged,
-                first_order_ms=first_order_ms,
-                last_hedged_ms=self._last_hedged_ms.get(key),
-                now_ms=now,
-            )
-            if alone_ms is None:
-                self._last_hedged_ms[key] = now
-                self._past_budget.discard(key)
-                continue
-            if alone_ms < budget_ms - observe_lag_ms or key in self._past_budget:
-                continue
-            self._past_budget.add(key)
-            flagged.append(key)
-            self.safety(
-                key.pair_id,
-                f"spread unhedged for {alone_ms / 1000:.0f} s, past the hedging budget "
-                f"({budget_ms / 1000:.0f} s): a person must look; its legs are still managed",
-                review=True,
-                spread=str(key),
-                qty_a=leg_a.qty_base if leg_a else 0.0,
-                qty_b=leg_b.qty_base if leg_b else 0.0,
-            )
-        return flagged
+        threshold_ms = budget_ms - observe_lag_ms
+        with self._budget_lock:
+            for key in list(self._last_hedged_ms):
+                if key not in spreads:
+                    del self._last_hedged_ms[key]
+            self._past_budget &= set(spreads)
+            self._deadlines = {k: v for k, v in self._deadlines.items() if k in spreads}
+            flagged = []
+            for key, legs in spreads.items():
+                leg_a, leg_b = legs.get(Leg.A), legs.get(Leg.B)
+                tag = next(iter(legs.values())).tag
+                qty_a = leg_a.qty_base if leg_a else 0.0
+                qty_b = leg_b.qty_base if leg_b else 0.0
+                hedged = legs_hedged(tag.hedge_ratio, qty_a, qty_b, qty_step.get(tag.leg_b, 1e-8))
+                alone_ms = unhedged_for_ms(
+                    hedged=hedged,
+                    first_order_ms=min(leg.first_order_ms for leg in legs.values()),
+                    last_hedged_ms=self._last_hedged_ms.get(key),
+                    now_ms=now,
+                )
+                if alone_ms is None:
+                    self._last_hedged_ms[key] = now
+                    self._past_budget.discard(key)
+                    self._deadlines.pop(key, None)
+                    continue
+                if key in self._past_budget:
+                    continue
+                lone = _LoneSpread(now - alone_ms, now - alone_ms + threshold_ms, budget_ms,
+                                   qty_a, qty_b)  # fmt: skip
+                if alone_ms >= threshold_ms:
+                    self._flag_past_budget(key, lone, now)
+                    flagged.append(key)
+                else:
+                    self._deadlines[key] = lone
+            return flagged
+
+    def fire_due_deadlines(self) -> list[SpreadKey]:
+        """Flag every watched spread whose deadline has passed since the last loop saw it
+        (called from the budget thread, `start_budget_watch`)."""
+        now = now_ms()
+        with self._budget_lock:
+            due = [k for k, lone in self._deadlines.items() if now >= lone.deadline_ms]
+            for key in due:
+                self._flag_past_budget(key, self._deadlines.pop(key), now)
+            return due
+
+    def start_budget_watch(self, every_s: float = 0.5) -> None:
+        """Keep the deadlines from a daemon thread, independent of FreqTrade's loop."""
+
+        def run() -> None:
+            while True:
+                time.sleep(every_s)
+                try:
+                    self.fire_due_deadlines()
+                except Exception:  # a failing check must never stop the thread
+                    logger.exception("hedging budget check failed")
+
+        threading.Thread(target=run, name="statarb-hedging-budget", daemon=True).start()
+
+    def _flag_past_budget(self, key: SpreadKey, lone: _LoneSpread, now: int) -> None:
+        self._past_budget.add(key)
+        self._deadlines.pop(key, None)
+        self.safety(
+            key.pair_id,
+            f"spread unhedged for {(now - lone.since_ms) / 1000:.0f} s, past the hedging "
+            f"budget ({lone.budget_ms / 1000:.0f} s): a person must look; its legs are still "
+            "managed",
+            review=True,
+            spread=str(key),
+            qty_a=lone.qty_a,
+            qty_b=lone.qty_b,
+        )
 
     # ------------------------------------------------------------------ monitor
     def monitor_due(self) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,6 +50,7 @@ class ReviewStatus:
 class ManualReviewFlag:
     def __init__(self, path: str | os.PathLike[str] = DEFAULT_FLAG_PATH) -> None:
         self.path = Path(path)
+        self._lock = threading.Lock()  # the bot's loop and its hedging-budget thread
 
     def _read(self) -> dict[str, Any]:
         if not self.path.exists():
@@ -94,6 +96,12 @@ class ManualReviewFlag:
         details: dict[str, Any] | None = None,
     ) -> bool:
         """Add a reason and raise the flag. Returns False when the same reason is already up."""
+        with self._lock:
+            return self._raise(source, message, spread_id, details)
+
+    def _raise(
+        self, source: str, message: str, spread_id: str | None, details: dict[str, Any] | None
+    ) -> bool:
         try:
             data = self._read()
         except (OSError, ValueError) as exc:
