@@ -543,6 +543,9 @@ def main(argv: list[str] | None = None) -> int:
         bands=BANDS,
     )
     folder = args.folder or Path(tempfile.mkdtemp(prefix="chaos-soak-"))
+    if folder.exists() and any(folder.iterdir()):
+        # A soak on an earlier run's database and exchange state judges that run's leftovers.
+        parser.error(f"--folder {folder} is not empty: give a new one")
     folder.mkdir(parents=True, exist_ok=True)
     print(f"chaos soak: seed {args.seed}, {args.minutes} min, {kills} kills, files in {folder}")
     market = live_market(folder / "market")
