@@ -89,6 +89,14 @@ def hedge_error_qty_b(hedge_ratio: float, qty_a: float, qty_b: float) -> float:
     return qty_b - hedge_ratio * qty_a
 
 
+def ratio_tolerance_b(
+    hedge_ratio: float, qty_a: float, qty_step_b: float, tolerance: float
+) -> float:
+    """How far leg B may sit off β·A and still count as hedged: `tolerance` of it, at least
+    one lot of B."""
+    return max(qty_step_b, tolerance * hedge_ratio * qty_a)
+
+
 def plan_hedge(
     inputs: HedgeInputs,
     *,
@@ -106,8 +114,7 @@ def plan_hedge(
         return _lone_leg(inputs, waited, max_retries)
 
     error_b = hedge_error_qty_b(beta, a.qty_base, b.qty_base)
-    tolerance_b = max(b.qty_step, tolerance * beta * a.qty_base)
-    if abs(error_b) > tolerance_b:
+    if abs(error_b) > ratio_tolerance_b(beta, a.qty_base, b.qty_step, tolerance):
         if inputs.reduce_attempts >= max_retries:
             return HedgeAction(
                 HedgeKind.FLATTEN,
@@ -182,7 +189,7 @@ def legs_hedged(
     if qty_a <= 0 or qty_b <= 0:
         return False
     error_b = hedge_error_qty_b(hedge_ratio, qty_a, qty_b)
-    return abs(error_b) <= max(qty_step_b, tolerance * hedge_ratio * qty_a)
+    return abs(error_b) <= ratio_tolerance_b(hedge_ratio, qty_a, qty_step_b, tolerance)
 
 
 def unhedged_for_ms(
