@@ -74,13 +74,15 @@ def test_a_maker_entry_cancelled_unfilled_gives_the_next_send_a_new_id(tmp_path:
     assert execution.journal.get(first).status is IntentStatus.CANCELLED
 
 
-def test_without_the_cancel_mark_the_dead_order_would_be_handed_back_unsent(
+def test_a_dead_order_without_the_cancel_mark_is_found_dead_and_not_handed_back(
     tmp_path: Path,
 ) -> None:
-    # The rule that makes this necessary: an order FreqTrade does not know keeps its id (the
-    # crash case: the guard must find it, not send it twice). A cancelled one must not.
+    # An order FreqTrade does not know keeps its id (the crash case: the guard must find it,
+    # not send it twice) unless the exchange holds it dead with nothing filled. A cancel the
+    # strategy did not make (a person's force-exit) leaves no mark; the exchange is asked.
     execution, api = live(tmp_path, known=set())
     first = send_entry(execution, api)
     execution.journal.update(first, status=IntentStatus.VERIFIED, now_ms=0)
-    send_entry(execution, api)
-    assert api.sent == [first], "without the mark the same id comes back and nothing is sent"
+    second = send_entry(execution, api)
+    assert second != first and api.sent == [first, second], api.sent
+    assert execution.journal.get(first).status is IntentStatus.CANCELLED

@@ -62,6 +62,9 @@ logger = logging.getLogger(__name__)
 # A companion's own turn comes in the same FreqTrade loop as its partner's (the next one at
 # the latest); one not taken up after this long never will be.
 COMPANION_GRACE_MS = 10_000
+# Still unknown to FreqTrade this long after it was sent (every loop tried to record it): a
+# person looks. The ghost check leaves such a leg to this path instead of raising at 5 s.
+COMPANION_REVIEW_MS = 3 * COMPANION_GRACE_MS
 
 REVIEW_LOCK_REASON = "statarb manual review"
 FAR_FUTURE = timedelta(days=3650)
@@ -382,6 +385,16 @@ class LiveDesk:
         assert self.live is not None
         for tag, record in self.live.companions_left_behind(COMPANION_GRACE_MS):
             key = tag.key
+            if now_ms() - record.created_ms >= COMPANION_REVIEW_MS:
+                self.live.safety(
+                    key.pair_id,
+                    "a leg sent with its partner is still unknown to FreqTrade",
+                    review=True,
+                    spread=str(key),
+                    client_order_id=record.client_order_id,
+                    symbol=record.symbol,
+                    order_id=record.exchange_order_id,
+                )
             companion = self.live.companion_of(tag)
             price = companion.price if companion is not None else None
             if price is None:  # a market companion: sized at today's price, handed back as is

@@ -122,11 +122,46 @@ class LiveExecution:
         last = attempts[-1]
         if last.status is IntentStatus.PENDING:
             return last.attempt
-        if last.status in (IntentStatus.ACKNOWLEDGED, IntentStatus.VERIFIED) and not (
-            last.exchange_order_id and self._order_known(last.exchange_order_id)
+        if (
+            last.status in (IntentStatus.ACKNOWLEDGED, IntentStatus.VERIFIED)
+            and not (last.exchange_order_id and self._order_known(last.exchange_order_id))
+            and (self.went_with_partner(spread, leg) or not self._dead_on_exchange(last))
         ):
             return last.attempt
         return min(last.attempt + 1, 99)
+
+    def _dead_on_exchange(self, record: IntentRecord) -> bool:
+        """The exchange holds this order cancelled (or expired) with nothing filled; its intent
+        is settled as CANCELLED. A cancel the strategy did not make (a REST force-exit of a
+        working entry, the exchange's own) leaves it dead but VERIFIED: handing its id to the
+        next send would make the guard return the dead order instead of sending one. Unknown
+        (the exchange unreadable) counts as alive: the same id is the safe choice."""
+        try:
+            found = self.port.fetch_by_client_id(record.symbol, record.client_order_id)
+        except Exception:
+            return False
+        if found is None or not dead_unfilled(found):
+            return False
+        self._settle_dead(record, found, now_ms())
+        return True
+
+    def _settle_dead(self, record: IntentRecord, found: dict[str, Any], now: int) -> None:
+        self.journal.update(
+            record.client_order_id,
+            status=IntentStatus.CANCELLED,
+            now_ms=now,
+            exchange_order_id=str(found.get("id")),
+            filled_qty=0.0,
+            note=f"{found.get('status')} on the exchange with nothing filled",
+        )
+        log(
+            logger,
+            Category.EXECUTION,
+            record.spread or None,
+            "order dead on the exchange with nothing filled: its leg's next send gets a new id",
+            client_order_id=record.client_order_id,
+            status=found.get("status"),
+        )
 
     def cancelled_unfilled(self, exchange_order_id: str, reason: str) -> None:
         """The strategy cancels this order before any fill: its intent is settled, so the next
@@ -302,6 +337,9 @@ class LiveExecution:
                 order_id=record.exchange_order_id,
             )
             return
+        if dead_unfilled(found):
+            self._settle_dead(record, found, now)
+            return
         order_id = str(found.get("id"))
         filled = _float(found.get("filled"))
         self.journal.update(
@@ -321,7 +359,20 @@ class LiveExecution:
             status=found.get("status"),
             filled=found.get("filled"),
         )
-        if not self._order_known(order_id) and _float(found.get("filled")) > 0:
+        if not self._order_known(order_id) and filled > 0:
+            if self.went_with_partner(record.spread, record.leg):
+                # Its own FreqTrade turn has not come: the left-behind path records it
+                # (companions_left_behind), and raises the review if it cannot.
+                log(
+                    logger,
+                    Category.EXECUTION,
+                    record.spread or None,
+                    "a leg sent with its partner filled before FreqTrade recorded it",
+                    client_order_id=cid,
+                    order_id=order_id,
+                    filled=found.get("filled"),
+                )
+                return
             self.safety(
                 record.spread or None,
                 "order filled on the exchange but unknown to the bot's database",
@@ -574,6 +625,15 @@ def exchange_execution(
 
 def _leg_view(leg: LegSnapshot | None) -> LegView | None:
     return LegView(leg.symbol, leg.is_short, leg.qty_base, leg.open_rate) if leg else None
+
+
+DEAD_STATUSES = frozenset({"canceled", "cancelled", "expired", "rejected"})
+
+
+def dead_unfilled(order: dict[str, Any]) -> bool:
+    """A ccxt order that can never fill and filled nothing."""
+    status = str(order.get("status") or "").lower()
+    return status in DEAD_STATUSES and _float(order.get("filled")) <= 0
 
 
 def _float(value: Any) -> float:
