@@ -50,6 +50,7 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveBot]:
         tmp_path_factory.mktemp("exchange_glitches"),
         maker_timeout_s=MAKER_TIMEOUT_S,
         order_timeout_s=120,
+        signal_entries_locked=True,
         pair_overrides={"z_score_threshold": ENTRY_Z, "stop_loss_z": STOP_Z},
     ) as running:
         yield running

@@ -45,6 +45,7 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveBot]:
         tmp_path_factory.mktemp("exit_while_entering"),
         maker_timeout_s=MAKER_TIMEOUT_S,
         order_timeout_s=40,
+        signal_entries_locked=True,
     ) as running:
         yield running
 

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -136,6 +136,10 @@ class LiveBot:
     password: str
     legs: list[str]
     dry_run: bool = False
+    # Pairs locked against signal entries before the bot's first loop (it starts "stopped",
+    # the locks go in through the API, then it is started): a scenario needs a bot that has
+    # not traded on whatever the generated market signalled at start-up.
+    locked_at_start: tuple[str, ...] = ()
     process: subprocess.Popen[bytes] | None = None
     log_path: Path = field(init=False)
 
@@ -179,6 +183,9 @@ class LiveBot:
             timeout_s,
             "the bot to start",
         )
+        if self.locked_at_start:
+            lock_pairs(self, self.locked_at_start)
+            assert self.call("POST", "start").ok
         self.wait_for(self.analysed, timeout_s, "the first analysed candles of every leg")
 
     def analysed(self) -> bool:
@@ -390,9 +397,11 @@ def start_live_bot(
     whitelist: list[str] | None = None,
     market: Path | None = None,
     order_mode: str = "taker",
+    signal_entries_locked: bool = False,
 ) -> LiveBot:
     """Exchange + config + a started bot in `folder`; `market` reuses a generated market folder
-    (generating one costs seconds)."""
+    (generating one costs seconds). `signal_entries_locked`: every leg is locked against
+    signal entries before the first loop (scenarios unlock what they trade)."""
     market = market or live_market(folder / "market")
     exchange = start_local_exchange(
         market,
@@ -433,7 +442,7 @@ def start_live_bot(
         freqtrade_overrides={
             "dry_run": False,
             "dry_run_wallet": 10_000,
-            "initial_state": "running",
+            "initial_state": "stopped" if signal_entries_locked else "running",
             "force_entry_enable": True,
             "internals": {"process_throttle_secs": 1, "heartbeat_interval": 10},
             "unfilledtimeout": {
@@ -458,7 +467,15 @@ def start_live_bot(
     config_path = folder / "config.json"
     atomic_write_json(config_path, config)
     bot = LiveBot(
-        folder, exchange, config_path, api_port, username, password, legs, config["dry_run"]
+        folder,
+        exchange,
+        config_path,
+        api_port,
+        username,
+        password,
+        legs,
+        config["dry_run"],
+        locked_at_start=tuple(legs) if signal_entries_locked else (),
     )
     try:
         bot.start()
@@ -512,19 +529,27 @@ def new_lines(bot: LiveBot, since: int) -> str:
     return bot.log()[since:]
 
 
-def lock_signal_entries(bot: LiveBot) -> None:
-    """Lock both legs against signal entries (FreqTrade's own pair locks; a person's forced
-    entry and the hedging plan are not bound by them), and start flat: a spread the strategy
-    opened on its own signal meanwhile would race the scenario's own."""
+def lock_pairs(bot: LiveBot, pairs: Iterable[str]) -> None:
+    """FreqTrade's own pair locks against signal entries, for an hour (a person's forced entry
+    and the hedging plan are not bound by them)."""
     until = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
-    locks = [
-        {"pair": pair, "until": until, "reason": "test: scenario set-up"} for pair in (LEG_A, LEG_B)
-    ]
+    locks = [{"pair": pair, "until": until, "reason": "test: scenario set-up"} for pair in pairs]
     assert bot.call("POST", "locks", json=locks).ok
+
+
+def lock_signal_entries(bot: LiveBot) -> None:
+    """Lock both legs against signal entries and start flat: a spread the strategy opened on
+    its own signal meanwhile would race the scenario's own. A spread caught entering is closed
+    again until it stays closed (its second leg may still be recorded, or completed by the
+    hedging plan, after the first force-exit)."""
+    lock_pairs(bot, (LEG_A, LEG_B))
     bot.run_loops(3)  # an entry already under way when the locks came
-    if bot.open_trades():
-        bot.force_exit_all()
-    bot.wait_for(lambda: flat(bot), 120, "flat before the scenario")
+    deadline = time.monotonic() + 120
+    while not flat(bot) and time.monotonic() < deadline:
+        if bot.open_trades():
+            bot.force_exit_all()
+        bot.run_loops(15)
+    assert flat(bot), f"not flat before the scenario: {bot.open_trades()}"
 
 
 def unlock_signal_entries(bot: LiveBot) -> None:

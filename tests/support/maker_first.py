@@ -18,6 +18,7 @@ def running_maker_first_bot(
     maker_timeout_s: float,
     order_timeout_s: int,
     pair_overrides: dict[str, Any] | None = None,
+    signal_entries_locked: bool = False,
 ) -> Iterator[LiveBot]:
     """A maker order is cancelled after `maker_timeout_s` by the strategy; FreqTrade's own
     unfilled timeout is `order_timeout_s` for entries and exits (one exit timeout, then its
@@ -35,5 +36,6 @@ def running_maker_first_bot(
         order_mode="maker_first",
         statarb={"maker_timeout_s": maker_timeout_s, "cost_gate": False},
         freqtrade={"unfilledtimeout": timeouts},
+        signal_entries_locked=signal_entries_locked,
     ) as running:
         yield running
