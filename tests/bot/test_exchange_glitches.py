@@ -8,6 +8,9 @@ and `freqtrade trade` exited holding four open trades — every exit and stop un
 person restarted it. Now a book answer that cannot price an order is a `TemporaryError`
 FreqTrade retries, and a re-price that still fails keeps the order as it is for this loop,
 says so in one `[EXECUTION]` line, and is tried again next loop.
+
+The same resting maker entry also serves a person's force-exit of it (a cancel the strategy
+did not make): its leg is opened again under a new client id, not handed the dead order back.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from support.maker_first import running_maker_first_bot
 
 pytestmark = pytest.mark.bot
 
-SOL = "SOLUSDT"
+SOL, ADA = "SOLUSDT", "ADAUSDT"
 # A resting maker entry outlives the candle it was placed in, so FreqTrade re-prices it when
 # the next candle closes (its replace_order path) before the strategy's maker timeout ends it.
 MAKER_TIMEOUT_S = 90
@@ -118,4 +121,65 @@ def test_garbage_book_answers_while_a_maker_entry_rests_keep_the_order_and_the_b
     if held:  # the spread opened after all (leg A filled, or its twin came at market)
         assert (held[LEG_A] > 0) != (held[LEG_B] > 0), held
         bot.force_exit_all()
+    bot.wait_for(lambda: flat(bot), 120, "flat after the scenario")
+
+
+def test_a_person_force_exiting_a_resting_leg_gets_it_reopened_under_a_new_client_id(
+    bot: LiveBot,
+) -> None:
+    """Leg B filled, leg A's maker entry rests; a person force-exits leg A (FreqTrade cancels
+    the unfilled order and deletes its trade). Leg B is alone: the hedging plan must open leg A
+    again, under a new client id. Before, the next send reused the dead order's id, the guard
+    handed the cancelled order back five times without sending, and the plan flattened a
+    spread it could have completed, with a review."""
+    lock_signal_entries(bot)
+    log_start = len(bot.log())
+    orders_start = len(bot.order_log())
+    sent_a = signal_with_leg_a_held(bot, symbol=SOL, z=OPEN_Z, hold_ms=HOLD_MS, log_start=log_start)
+    sells = "side=short" in sent_a
+    bot.exchange.admin.price_shock(SOL, factor=1 - AWAY if sells else 1 + AWAY)
+    [resting] = bot.wait_for(
+        lambda: [o for o in entries_on_exchange(bot, SOL) if o["status"] == "NEW"],
+        30,
+        "leg A's maker entry resting on the exchange",
+    )
+    # Leg B (the other side) fills when its price comes to it.
+    bot.exchange.admin.price_shock(ADA, factor=1 - 0.005 if sells else 1 + 0.005)
+    bot.wait_for(
+        lambda: (
+            [t for t in bot.open_trades() if t["pair"] == LEG_B and t["amount"]]
+            and bot.exchange_positions().get(LEG_B)
+        ),
+        30,
+        "leg B filled and recorded",
+    )
+    [trade_a] = [t for t in bot.open_trades() if t["pair"] == LEG_A]
+    # FreqTrade cancels the unfilled entry and deletes the trade; its API then answers 502
+    # "Failed to exit trade" (nothing was exited), so the deletion is what is checked.
+    bot.call("POST", "forceexit", json={"tradeid": str(trade_a["id"])})
+    bot.wait_for(
+        lambda: trade_a["id"] not in {t["id"] for t in bot.open_trades()},
+        30,
+        "leg A's unfilled entry cancelled and its trade deleted",
+    )
+    held = bot.wait_for(
+        lambda: (positions := bot.exchange_positions()).get(LEG_A) and positions,
+        60,
+        "leg A opened again by the hedging plan",
+    )
+    assert (held[LEG_A] > 0) != (held[LEG_B] > 0), held
+    bot.wait_for(lambda: settled(bot), 60, "the spread whole, agreed, no order working")
+
+    sent = [o for o in bot.order_log()[orders_start:] if o["symbol"] == SOL]
+    accepted_ids = [o["newClientOrderId"] for o in sent if o.get("outcome") == "accepted"]
+    assert len(accepted_ids) == 2 and len(set(accepted_ids)) == 2, dump(sent)
+    [first] = [o for o in entries_on_exchange(bot, SOL) if o["orderId"] == resting["orderId"]]
+    assert first["status"] == "CANCELED" and float(first["executedQty"]) == 0, dump(first)
+    log = new_lines(bot, log_start)
+    assert "opening the missing leg" in log
+    assert "hedging failed" not in log and "flattening" not in log, log[-4000:]
+    assert "unknown to the bot's database" not in log
+    assert not accepted_twice(bot.order_log()[orders_start:])
+    assert not bot.review_flag.is_raised(), bot.review_flag.status()
+    bot.force_exit_all()
     bot.wait_for(lambda: flat(bot), 120, "flat after the scenario")
