@@ -72,15 +72,11 @@ def settled(bot: LiveBot) -> bool:
     return bot.exchange_positions() == pytest.approx(held) and set(held) in (set(), {LEG_A, LEG_B})
 
 
-def test_garbage_book_answers_while_a_maker_entry_rests_keep_the_order_and_the_bot_running(
-    bot: LiveBot,
-) -> None:
-    lock_signal_entries(bot)
-    log_start = len(bot.log())
-    orders_start = len(bot.order_log())
+def signal_with_leg_a_resting(bot: LiveBot, log_start: int) -> tuple[bool, dict]:
+    """A signal spread whose leg A maker entry rests: priced at the touch, held by the exchange
+    meanwhile its price moves away (down from a sell, up from a buy). Returns whether leg A
+    sells, and the resting order."""
     sent_a = signal_with_leg_a_held(bot, symbol=SOL, z=OPEN_Z, hold_ms=HOLD_MS, log_start=log_start)
-    # Leg A's order was priced at the touch and is held by the exchange; its price moves away
-    # meanwhile (down from a sell, up from a buy), so the order rests.
     sells = "side=short" in sent_a
     bot.exchange.admin.price_shock(SOL, factor=1 - AWAY if sells else 1 + AWAY)
     [resting] = bot.wait_for(
@@ -88,6 +84,16 @@ def test_garbage_book_answers_while_a_maker_entry_rests_keep_the_order_and_the_b
         30,
         "leg A's maker entry resting on the exchange",
     )
+    return sells, resting
+
+
+def test_garbage_book_answers_while_a_maker_entry_rests_keep_the_order_and_the_bot_running(
+    bot: LiveBot,
+) -> None:
+    lock_signal_entries(bot)
+    log_start = len(bot.log())
+    orders_start = len(bot.order_log())
+    _, resting = signal_with_leg_a_resting(bot, log_start)
     entries_before = [o["orderId"] for o in entries_on_exchange(bot, SOL)]
     # Garbage order-book answers for leg A's coin from just before the next candle closes
     # (FreqTrade re-prices the resting order then) for several loops.
@@ -135,14 +141,7 @@ def test_a_person_force_exiting_a_resting_leg_gets_it_reopened_under_a_new_clien
     lock_signal_entries(bot)
     log_start = len(bot.log())
     orders_start = len(bot.order_log())
-    sent_a = signal_with_leg_a_held(bot, symbol=SOL, z=OPEN_Z, hold_ms=HOLD_MS, log_start=log_start)
-    sells = "side=short" in sent_a
-    bot.exchange.admin.price_shock(SOL, factor=1 - AWAY if sells else 1 + AWAY)
-    [resting] = bot.wait_for(
-        lambda: [o for o in entries_on_exchange(bot, SOL) if o["status"] == "NEW"],
-        30,
-        "leg A's maker entry resting on the exchange",
-    )
+    sells, resting = signal_with_leg_a_resting(bot, log_start)
     # Leg B (the other side) fills when its price comes to it.
     bot.exchange.admin.price_shock(ADA, factor=1 - 0.005 if sells else 1 + 0.005)
     bot.wait_for(
