@@ -9,6 +9,10 @@ of failure decide instead:
 - UNKNOWN: no usable answer (timeout, reset, 5xx, -1001/-1006/-1007 "execution status
   unknown", a garbled body): the order may exist. Only the exchange can tell, by client id.
 - DUPLICATE: -4116, the client order id is already in use: the intent was already placed.
+
+An order the exchange client refused before any request left (`NotSentError`: an amount below the
+symbol's precision, a missing argument) is REJECTED too: nothing can exist on the exchange, so
+there is nothing to ask it about.
 """
 
 from __future__ import annotations
@@ -24,6 +28,15 @@ DUPLICATE_CODES = {-4116}
 ORDER_MISSING_CODES = {-2013, -2011}
 
 
+class NotSentError(Exception):
+    """The exchange client refused the order itself; no request was made. `error` is its
+    own exception, raised again to the caller once the intent is settled."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 class SendOutcome(StrEnum):
     REJECTED = "rejected"
     UNKNOWN = "unknown"
@@ -37,6 +50,8 @@ def binance_error_code(error: BaseException) -> int | None:
 
 
 def classify_send_error(error: BaseException) -> SendOutcome:
+    if isinstance(error, NotSentError):
+        return SendOutcome.REJECTED
     code = binance_error_code(error)
     if code in DUPLICATE_CODES:
         return SendOutcome.DUPLICATE

@@ -20,12 +20,15 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Callable
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
 import ccxt
 
+from statarb.execution.errors import NotSentError
 from statarb.execution.guard import OrderGuard, UnresolvedOrderError
 from statarb.execution.journal import IntentRecord
 from statarb.safety.log import Category, log
@@ -189,9 +192,15 @@ def install_guarded_create_order(
         )
 
         def send(client_order_id: str) -> dict[str, Any]:
-            return original(
-                symbol, type, side, amount, price, {**params, "newClientOrderId": client_order_id}
-            )
+            with _refused_before_sending():
+                return original(
+                    symbol,
+                    type,
+                    side,
+                    amount,
+                    price,
+                    {**params, "newClientOrderId": client_order_id},
+                )
 
         companion = registry.take_companion(record.client_order_id)
         if companion is not None and not reduce_only:
@@ -200,32 +209,35 @@ def install_guarded_create_order(
         def send_both(first_id: str, second_id: str) -> list[dict[str, Any] | Exception]:
             assert companion is not None
             twin = companion.record
-            answers = api.create_orders(
-                [
-                    {
-                        "symbol": symbol,
-                        "type": type,
-                        "side": side,
-                        "amount": amount,
-                        "price": price,
-                        "params": {**params, "newClientOrderId": first_id},
-                    },
-                    {
-                        "symbol": twin.symbol,
-                        "type": companion.order_type,
-                        "side": twin.side,
-                        "amount": twin.qty_base,
-                        "price": companion.price,
-                        "params": {**params, "newClientOrderId": second_id},
-                    },
-                ]
-            )
+            with _refused_before_sending():
+                answers = api.create_orders(
+                    [
+                        {
+                            "symbol": symbol,
+                            "type": type,
+                            "side": side,
+                            "amount": amount,
+                            "price": price,
+                            "params": {**params, "newClientOrderId": first_id},
+                        },
+                        {
+                            "symbol": twin.symbol,
+                            "type": companion.order_type,
+                            "side": twin.side,
+                            "amount": twin.qty_base,
+                            "price": companion.price,
+                            "params": {**params, "newClientOrderId": second_id},
+                        },
+                    ]
+                )
             return _by_client_id(answers, [first_id, second_id])
 
         try:
             if companion is not None and not reduce_only:
                 return guard.place_pair(record, companion.record, send_both, send)
             return guard.place(record, send)
+        except NotSentError as exc:  # settled as refused: FreqTrade gets ccxt's own error
+            raise exc.error from None
         except UnresolvedOrderError as exc:
             # A network error for FreqTrade: it logs it and creates no trade; the ghost check
             # keeps asking the exchange about this id.
@@ -240,6 +252,22 @@ def install_guarded_create_order(
 
     api.create_order = create_order
     api._statarb_guarded = True
+
+
+@contextmanager
+def _refused_before_sending() -> Iterator[None]:
+    """A ccxt error raised before any request left (ccxt's own checks: an amount below the
+    symbol's precision, a missing argument) becomes `NotSentError`: the guard settles the intent as
+    refused at once instead of asking the exchange, for seconds, about an order that cannot
+    exist. Whether a request left is read from the error's own traceback (ccxt's `fetch2`
+    makes every request), so another thread's requests cannot be mistaken for this one's."""
+    try:
+        yield
+    except ccxt.BaseError as error:
+        frames = traceback.walk_tb(error.__traceback__)
+        if not any(frame.f_code.co_name in ("fetch2", "fetch") for frame, _ in frames):
+            raise NotSentError(error) from error
+        raise
 
 
 def _prepared(
