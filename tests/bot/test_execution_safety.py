@@ -113,6 +113,15 @@ def open_short_spread(bot: LiveBot) -> None:
     assert answer.ok, answer.text
 
 
+def planned_qty_a(bot: LiveBot) -> str:
+    """Leg A's planned quantity, as this scenario's first send of it says: sized from the
+    account's equity at that moment, which earlier scenarios' prices moved."""
+    [first, *_] = bot.wait_for(
+        lambda: lines(bot, "[EXECUTION]", "sending leg leg=A"), 30, "leg A's send"
+    )
+    return parse_fields(first)["qty"]
+
+
 def lines(bot: LiveBot, category: str, text: str) -> list[str]:
     """This scenario's log lines (since the `clean` fixture started) of a category."""
     log = bot.log()[getattr(bot, "log_start", 0) :]
@@ -141,9 +150,11 @@ def test_a_70_percent_fill_on_leg_a_is_hedged_then_completed(clean: LiveBot) -> 
         60,
         "the top-up of both legs",
     )
-    bot.wait_for(lambda: lines(bot, "[EXECUTION]", "SOL_ADA hedged qty_a=10"), 60, "hedged")
+    planned = planned_qty_a(bot)
+    bot.wait_for(lambda: lines(bot, "[EXECUTION]", f"SOL_ADA hedged qty_a={planned} "), 60,
+                 "hedged")  # fmt: skip
     positions = bot.bot_positions()
-    assert abs(positions[LEG_A]) == 10, positions  # back to the planned 10 SOL
+    assert abs(positions[LEG_A]) == float(planned), positions  # back to the planned size
     assert_end_state(bot)
 
 
@@ -162,8 +173,11 @@ def test_a_partly_filled_twin_brings_the_leg_ahead_down_at_once(clean: LiveBot) 
         20,
         "leg A's reduce-only order on the exchange",
     )
-    assert reduce_a[0]["outcome"] == "accepted" and float(reduce_a[0]["quantity"]) == 3
-    bot.wait_for(lambda: lines(bot, "[EXECUTION]", "SOL_ADA hedged qty_a=10"), 60, "hedged")
+    planned = planned_qty_a(bot)
+    assert reduce_a[0]["outcome"] == "accepted"
+    assert 0 < float(reduce_a[0]["quantity"]) < float(planned), reduce_a  # down to B's 70 %
+    bot.wait_for(lambda: lines(bot, "[EXECUTION]", f"SOL_ADA hedged qty_a={planned} "), 60,
+                 "hedged")  # fmt: skip
     assert_end_state(bot)
 
 
