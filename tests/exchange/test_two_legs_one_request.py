@@ -164,3 +164,24 @@ def test_a_garbage_answer_to_an_order_reaches_freqtrade_as_an_exchange_error(
     eth = api.fetch_ticker(ETH)["last"]
     with pytest.raises(ccxt.ExchangeError):
         api.create_order(ETH, "limit", "sell", 1.0, float(api.price_to_precision(ETH, eth * 1.01)))
+
+
+def test_a_garbled_lookup_is_never_handed_to_freqtrade_as_the_twins_order(
+    exchange: RunningExchange, tmp_path: Path
+) -> None:
+    """FreqTrade's turn for the twin asks the exchange for the order already placed under its
+    client id. A garbled answer to that lookup parses as an order without an id; handed back,
+    it became FreqTrade's order "None", which it could never query again, while the real twin
+    filled on the exchange unmanaged and unseen (the chaos soak). The lookup asks again."""
+    api, execution = seam(exchange, tmp_path)
+    send_spread(api, execution, 20.0)
+    placed_b = exchange.admin.order_log()[1]
+    exchange.admin.inject_fault("garbage", endpoint="GET /fapi/v1/order", symbol="SOLUSDT",
+                                status=200, count=1)  # fmt: skip
+    execution.announce(tag=TAG_B, symbol=SOL, side="buy", reduce_only=False,
+                       purpose=Purpose.ENTRY, qty_base=20.0)  # fmt: skip
+    order_b = api.create_order(SOL, "limit", "buy", 20.0, 100.0)
+    assert order_b["id"] and order_b["clientOrderId"] == placed_b["newClientOrderId"], order_b
+    fired = exchange.admin.faults()["fired"]
+    assert fired and fired[-1]["kind"] == "garbage", "the garbled answer was served"
+    assert len(exchange.admin.order_log()) == 2, "the twin must not reach the exchange twice"

@@ -285,6 +285,8 @@ class OrderGuard:
                     found, answered = None, True
                 else:
                     found = None
+            if found is not None and not found.get("id"):
+                found, answered = None, False  # not an order: the answer says nothing
             if found is not None:
                 return found
             if answered and self.now_ms() - sent_ms >= self.settle_ms:
