@@ -76,7 +76,9 @@ def signal_with_leg_a_resting(bot: LiveBot, log_start: int) -> tuple[bool, dict]
     """A signal spread whose leg A maker entry rests: priced at the touch, held by the exchange
     meanwhile its price moves away (down from a sell, up from a buy). Returns whether leg A
     sells, and the resting order."""
-    sent_a = signal_with_leg_a_held(bot, symbol=SOL, z=OPEN_Z, hold_ms=HOLD_MS, log_start=log_start)
+    sent_a = signal_with_leg_a_held(
+        bot, symbol=SOL, z=OPEN_Z, hold_ms=HOLD_MS, log_start=log_start, band=(ENTRY_Z, STOP_Z)
+    )
     sells = "side=short" in sent_a
     bot.exchange.admin.price_shock(SOL, factor=1 - AWAY if sells else 1 + AWAY)
     [resting] = bot.wait_for(

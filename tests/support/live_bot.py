@@ -59,8 +59,13 @@ def bot_environment() -> dict[str, str]:
 
 
 def live_market(folder: Path, *, days: int = 3, seed: int = 5) -> Path:
-    """Two planted pairs; the exchange reveals the data's last hours live."""
-    start = (datetime.now(UTC) - timedelta(days=days)).replace(minute=0, second=0, microsecond=0)
+    """Two planted pairs; the exchange reveals the data's last hours live.
+
+    The data ends at now, to the minute, and its volatility has no time of day or weekday in
+    it: the exchange moves data by whole 8 h funding periods, so every run sees the same
+    candles at the same moment of a test, whatever the wall clock says (README, "Two commands").
+    """
+    start = (datetime.now(UTC) - timedelta(days=days)).replace(second=0, microsecond=0)
     spec = MarketSpec(
         coins=("BTC", "ETH", "SOL", "XRP", "ADA"),
         pairs=(
@@ -83,6 +88,8 @@ def live_market(folder: Path, *, days: int = 3, seed: int = 5) -> Path:
         days=days,
         timeframe="1m",
         seed=seed,
+        intraday_amplitude=0.0,
+        weekend_vol_factor=1.0,
     )
     write_market(generate_market(spec), folder)
     return folder
@@ -560,18 +567,53 @@ def unlock_signal_entries(bot: LiveBot) -> None:
 ORDER_ENDPOINT = "orders"  # one order, or the batch that carries it (two legs in one request)
 
 
+def push_until_a_candle_closes_in_band(
+    bot: LiveBot, z: float, band: tuple[float, float], tries: int = 4
+) -> None:
+    """Push SOL_ADA to `z` until the bot's own z on a closed candle is inside `band`
+    (entry < |z| < stop, on z's side).
+
+    The market keeps moving between a push and the candle's close, and the pushed close joins
+    its own rolling window: one push can land short of the band, so the bot's z is read.
+    """
+    entry, stop = band
+    seen: list[float | None] = []
+    for _ in range(tries):
+        bot.push_spread_z(z)
+        pushed_at = datetime.now(UTC).replace(second=0, microsecond=0)
+
+        def analysed_since(since: datetime = pushed_at) -> dict[str, Any] | None:
+            rows = bot.candles(LEG_A)
+            last = rows[-1] if rows else None
+            closed = last and datetime.fromisoformat(str(last["date"])) >= since
+            return last if closed else None
+
+        closed_z = bot.wait_for(analysed_since, 150, "the bot's analysis of a pushed candle")[
+            "spread_z"
+        ]
+        seen.append(None if closed_z is None else round(float(closed_z), 2))
+        if closed_z is not None and closed_z * z > 0 and entry < abs(closed_z) < stop:
+            return
+    raise AssertionError(f"the pushed candles' z never closed inside {band}: {seen}")
+
+
 def signal_with_leg_a_held(
-    bot: LiveBot, *, symbol: str, z: float, hold_ms: int, log_start: int
+    bot: LiveBot,
+    *,
+    symbol: str,
+    z: float,
+    hold_ms: int,
+    log_start: int,
+    band: tuple[float, float] = (2.0, 4.0),
 ) -> str:
     """A signal spread whose leg A entry request the exchange holds for `hold_ms` (the test
     moves prices meanwhile): pushes the spread to `z`, unlocks signal entries once a candle
-    closed at that z (so the signal traded is this one) and returns the log line sending leg A
-    (its `side=` says the spread's direction)."""
+    closed inside the entry `band` (so the signal traded is this one) and returns the log line
+    sending leg A (its `side=` says the spread's direction)."""
     bot.exchange.admin.inject_fault(
         "latency", endpoint=ORDER_ENDPOINT, symbol=symbol, reduce_only=False, latency_ms=hold_ms
     )
-    bot.push_spread_z(z)
-    bot.run_loops(63 - datetime.now(UTC).second)
+    push_until_a_candle_closes_in_band(bot, z, band)
     unlock_signal_entries(bot)
     sent = bot.wait_for(
         lambda: [

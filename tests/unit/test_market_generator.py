@@ -178,6 +178,30 @@ def test_mark_candles_are_hourly_and_track_the_last_price(market):
         assert np.abs(basis).max() > 0, pair
 
 
+def test_a_market_that_starts_off_the_hour_keeps_mark_and_funding_on_their_grid():
+    """Test markets end at "now" to the minute; their 1h marks must still open on the hour."""
+    spec = _spec(days=1, pairs=(), coins=("BTC",), start=datetime(2026, 1, 5, 0, 37, tzinfo=UTC))
+    market = generate_market(spec)
+    mark = market.mark_candles["BTC/USDT:USDT"]
+    assert (mark["date"].dt.minute == 0).all()
+    assert mark["date"].iloc[0] == pd.Timestamp("2026-01-05 01:00", tz="UTC")
+    assert len(mark) == 23  # the partial first and last hours are dropped, not padded
+    funding = market.funding_rates["BTC/USDT:USDT"]
+    assert set(funding["date"].dt.hour) == {8, 16, 0}
+    assert (funding["date"].dt.minute == 0).all()
+
+
+def test_without_a_clock_in_the_volatility_a_market_moved_by_minutes_has_the_same_candles():
+    """With a flat intraday profile the candles depend on the seed and the candle index only,
+    so a test market generated relative to "now" shows the same prices at the same moment."""
+    flat = {"intraday_amplitude": 0.0, "weekend_vol_factor": 1.0, "days": 1}
+    at_hour = generate_market(_spec(start=datetime(2026, 1, 5, 0, 0, tzinfo=UTC), **flat))
+    moved = generate_market(_spec(start=datetime(2026, 1, 10, 7, 43, tzinfo=UTC), **flat))
+    for pair, frame in at_hour.candles.items():
+        values = ["open", "high", "low", "close", "volume"]
+        pd.testing.assert_frame_equal(frame[values], moved.candles[pair][values])
+
+
 def test_funding_settles_at_00_08_16_utc_with_small_mostly_positive_rates(market):
     rates = []
     for pair, fr in market.funding_rates.items():
@@ -236,7 +260,8 @@ def test_resample_refuses_an_irregular_grid():
     [
         ({"pairs": (PlantedPair("ETH", "PEPE", 1.0, 10, 0.01),)}, "not in coins"),
         ({"pairs": (ETH_SOL, SOL_XRP)}, "at most one planted pair"),
-        ({"start": datetime(2026, 1, 1, 0, 30, tzinfo=UTC)}, "whole UTC hour"),
+        ({"start": datetime(2026, 1, 1, 0, 30, 30, tzinfo=UTC)}, "must open a 1m candle"),
+        ({"start": datetime(2026, 1, 1, 0, 3, tzinfo=UTC), "timeframe": "5m"}, "open a 5m"),
         ({"start": NAIVE}, "UTC"),
         ({"timeframe": "2m"}, "not supported"),
         ({"days": 0}, "positive"),

@@ -293,6 +293,8 @@ class MarketSpec:
 
     coins: tuple[str, ...]
     pairs: tuple[PlantedPair, ...] = ()
+    # Opens the first candle. Off the hour, the 1h mark candles begin at the next whole hour
+    # (a partial hour is dropped, never reported as a whole candle).
     start: datetime = DEFAULT_START
     days: float = 30.0
     timeframe: str = "1m"
@@ -389,10 +391,15 @@ class MarketSpec:
             raise MarketSpecError(f"seed must be a non-negative integer, got {self.seed!r}")
         if self.start.tzinfo is None or self.start.utcoffset() != timedelta(0):
             raise MarketSpecError(f"start must be a UTC datetime, got {self.start!r}")
-        if self.start.minute or self.start.second or self.start.microsecond:
+        if (
+            self.start.second
+            or self.start.microsecond
+            or ((self.start.hour * 60 + self.start.minute) % minutes)
+        ):
             raise MarketSpecError(
-                f"start {self.start.isoformat()} must be on a whole UTC hour so that mark (1h) "
-                "and funding (00/08/16 UTC) candles line up with the trade candles"
+                f"start {self.start.isoformat()} must open a {self.timeframe} candle (UTC) so "
+                "that the trade candles, the 1h mark candles and the 00/08/16 UTC funding "
+                "times sit on one grid"
             )
         if not (math.isfinite(self.days) and self.days > 0):
             raise MarketSpecError(f"days must be positive, got {self.days}")
