@@ -119,9 +119,11 @@ def test_a_reverted_spread_leaves_with_maker_exits_or_crosses_and_ends_flat(bot:
     log_start = len(bot.log())
     # The stretch is gone: the live spread sits at its window's mean (z ≈ 0), inside the exit
     # band — set, not merely un-shocked: the market's own z may be near the entry band.
-    bot.push_spread_z(0.0)
-    bot.wait_for(
-        lambda: not bot.open_trades() and not bot.exchange_positions(), 240, "both legs closed"
+    bot.push_until(
+        0.0,
+        lambda: not bot.open_trades() and not bot.exchange_positions(),
+        240,
+        "both legs closed",
     )
     exits = [o for o in bot.exchange.admin.order_log()[start:] if o["reduceOnly"]]
     accepted = [o for o in exits if o["outcome"] == "accepted"]

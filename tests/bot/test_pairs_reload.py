@@ -100,9 +100,11 @@ def test_a_replaced_pairs_config_trades_new_pairs_and_keeps_the_open_spread(bot:
 
     # The dropped spread still exits by its own rules when it reverts, both legs under the
     # spread's one reason (leg A's market exit fills at once; leg B follows it out).
-    bot.push_spread_z(-1.0)
-    bot.wait_for(
-        lambda: not {LEG_A, LEG_B} & set(bot.bot_positions()), 60, "SOL_ADA to close normally"
+    bot.push_until(
+        -1.0,
+        lambda: not {LEG_A, LEG_B} & set(bot.bot_positions()),
+        60,
+        "SOL_ADA to close normally",
     )
     closed = bot.rows(f"select pair, exit_reason from trades where pair in ('{LEG_A}', '{LEG_B}')")
     assert {row["pair"] for row in closed} == {LEG_A, LEG_B}

@@ -107,8 +107,7 @@ def test_a_signal_spread_opens_both_legs_verified_and_leaves_under_one_reason(
     clean: LiveBot,
 ) -> None:
     bot = clean
-    bot.push_spread_z(2.6)
-    positions = bot.wait_for(lambda: hedged_pair(bot), 150, "a signal spread with both legs")
+    positions = bot.push_until(2.6, lambda: hedged_pair(bot), 150, "a signal spread with both legs")
     assert_hedged(positions)
     # The guard journaled both legs under their deterministic ids before the simulated send,
     # and the ghost check found each among FreqTrade's simulated orders 5 s later.
@@ -122,8 +121,7 @@ def test_a_signal_spread_opens_both_legs_verified_and_leaves_under_one_reason(
     )
     assert len(lines(bot, "order verified")) >= 2
     # The stretch is gone: the spread at its window's mean, inside the exit band.
-    bot.push_spread_z(0.0)
-    bot.wait_for(lambda: not bot.open_trades(), 150, "both legs closed")
+    bot.push_until(0.0, lambda: not bot.open_trades(), 150, "both legs closed")
     closed = bot.rows("select pair, exit_reason from trades order by id desc limit 2")
     assert {t["pair"] for t in closed} == {LEG_A, LEG_B}
     assert len({t["exit_reason"] for t in closed}) == 1, closed  # the spread's one reason
@@ -151,8 +149,8 @@ def test_a_lone_leg_is_completed_by_the_hedging_plan(clean: LiveBot) -> None:
     priced): leg A opens alone. Once the book is back, the hedging plan opens B."""
     bot = clean
     bot.exchange.admin.inject_fault("garbage", endpoint=DEPTH_ENDPOINT, symbol=LEG_B, count=-1)
-    bot.push_spread_z(2.6)
-    bot.wait_for(
+    bot.push_until(
+        2.6,
         lambda: [t for t in bot.open_trades() if t["pair"] == LEG_A and t["amount"]],
         150,
         "leg A to open",

@@ -329,6 +329,31 @@ class LiveBot:
         self._shocks.append((leg_a, factor))
         return factor
 
+    def push_until(
+        self,
+        target_z: float,
+        condition: Callable[[], Any],
+        timeout_s: float,
+        what: str,
+        **leg: Any,
+    ) -> Any:
+        """Push the spread to `target_z` and again at every candle until `condition` holds.
+
+        The generated market keeps moving (a jump can land right after a push and carry the
+        spread back out of a band for minutes), so a scenario that needs the spread at a level
+        holds it there rather than pushing once and hoping.
+        """
+        deadline = time.monotonic() + timeout_s
+        while True:
+            self.push_spread_z(target_z, **leg)
+            until_next_candle = 65 - datetime.now(UTC).second
+            left = deadline - time.monotonic()
+            try:
+                return self.wait_for(condition, max(1.0, min(until_next_candle, left)), what)
+            except AssertionError:
+                if time.monotonic() >= deadline or not self.alive():
+                    raise
+
     def undo_shocks(self) -> None:
         while self._shocks:
             symbol, factor = self._shocks.pop()
