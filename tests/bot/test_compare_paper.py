@@ -31,6 +31,7 @@ from support.live_bot import (
     bot_environment,
     live_market,
     pairs_config,
+    push_until_a_candle_closes_in_band,
 )
 from support.paper_run import PaperRun
 
@@ -67,7 +68,12 @@ def paper_run(tmp_path_factory: pytest.TempPathFactory) -> PaperRun:
         # ... and a candle closed flat, on which the backtest leaves the same spread too.
         flat_at = datetime.now(UTC).replace(second=0, microsecond=0)
         run.wait_for(lambda: run.last_closed_candle(LEG_A) >= flat_at, 150, "a flat candle")
-        _push_until_a_candle_closes_in_the_entry_band(run)
+        push_until_a_candle_closes_in_band(
+            run,
+            lambda: run.push_spread_z(LEG_A, LEG_B, HEDGE_SOL_ADA, -PUSHED_Z),
+            side=-1,
+            band=(ENTRY_Z, STOP_Z),
+        )
         _unlock(run, [LEG_A, LEG_B])
         run.wait_for(lambda: _holds_both(run), 240, "the pushed SOL_ADA spread's entry")
         run.push_spread_z(LEG_A, LEG_B, HEDGE_SOL_ADA, 0.0)
@@ -86,28 +92,6 @@ def paper_run(tmp_path_factory: pytest.TempPathFactory) -> PaperRun:
     finally:
         run.stop()
     return run
-
-
-def _push_until_a_candle_closes_in_the_entry_band(run: PaperRun, tries: int = 4) -> None:
-    """Push SOL_ADA to -PUSHED_Z until the bot's own z on a closed candle is in the entry band.
-
-    The market keeps moving between the push and the candle's close, and the pushed close
-    joins its own rolling window: a single push can land the candle short of the band (the
-    backtest then rightly trades nothing there either), so the bot's z is read, not assumed.
-    """
-    seen: list[float] = []
-    for _ in range(tries):
-        run.push_spread_z(LEG_A, LEG_B, HEDGE_SOL_ADA, -PUSHED_Z)
-        pushed_at = datetime.now(UTC).replace(second=0, microsecond=0)
-        _, z = run.wait_for(
-            lambda since=pushed_at: (a := run.analysed_z(LEG_A)) and a[0] >= since and a,
-            150,
-            "the bot's analysis of a candle closed pushed",
-        )
-        seen.append(round(z, 2))
-        if ENTRY_Z < -z < STOP_Z:
-            return
-    raise AssertionError(f"the pushed candles' z never entered the band: {seen}")
 
 
 def _lock(run: PaperRun, pairs: list[str]) -> None:

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 import requests
@@ -592,32 +592,56 @@ def unlock_signal_entries(bot: LiveBot) -> None:
 ORDER_ENDPOINT = "orders"  # one order, or the batch that carries it (two legs in one request)
 
 
+class SteersTheSpread(Protocol):
+    """A test harness around a running bot: its REST API and a patient wait."""
+
+    def call(self, method: str, path: str, **kwargs: Any) -> requests.Response: ...
+
+    def wait_for(self, condition: Callable[[], Any], timeout_s: float, what: str) -> Any: ...
+
+
+def analysed_z(harness: SteersTheSpread, pair: str) -> tuple[datetime, float] | None:
+    """The bot's own spread z on its last analysed (closed) candle of `pair`, with the candle's
+    open time: what its entry decision reads, not a re-computation."""
+    answer = harness.call("GET", "pair_candles", params={"pair": pair, "timeframe": "1m"})
+    if not answer.ok:
+        return None
+    body = answer.json()
+    if not body.get("data") or "spread_z" not in body.get("columns", []):
+        return None
+    last = dict(zip(body["columns"], body["data"][-1], strict=True))
+    if last["spread_z"] is None:
+        return None
+    return datetime.fromisoformat(str(last["date"])).astimezone(UTC), float(last["spread_z"])
+
+
 def push_until_a_candle_closes_in_band(
-    bot: LiveBot, z: float, band: tuple[float, float], tries: int = 4
+    harness: SteersTheSpread,
+    push: Callable[[], object],
+    *,
+    side: float,
+    band: tuple[float, float],
+    tries: int = 4,
 ) -> None:
-    """Push SOL_ADA to `z` until the bot's own z on a closed candle is inside `band`
-    (entry < |z| < stop, on z's side).
+    """`push` the spread until the bot's own z on a closed candle of leg A is inside `band`
+    (entry < |z| < stop, on `side`'s sign).
 
     The market keeps moving between a push and the candle's close, and the pushed close joins
-    its own rolling window: one push can land short of the band, so the bot's z is read.
+    its own rolling window: one push can land short of the band (where a backtest rightly
+    trades nothing either), so the bot's z is read, not assumed.
     """
     entry, stop = band
-    seen: list[float | None] = []
+    seen: list[float] = []
     for _ in range(tries):
-        bot.push_spread_z(z)
+        push()
         pushed_at = datetime.now(UTC).replace(second=0, microsecond=0)
-
-        def analysed_since(since: datetime = pushed_at) -> dict[str, Any] | None:
-            rows = bot.candles(LEG_A)
-            last = rows[-1] if rows else None
-            closed = last and datetime.fromisoformat(str(last["date"])) >= since
-            return last if closed else None
-
-        closed_z = bot.wait_for(analysed_since, 150, "the bot's analysis of a pushed candle")[
-            "spread_z"
-        ]
-        seen.append(None if closed_z is None else round(float(closed_z), 2))
-        if closed_z is not None and closed_z * z > 0 and entry < abs(closed_z) < stop:
+        _, z = harness.wait_for(
+            lambda since=pushed_at: (a := analysed_z(harness, LEG_A)) and a[0] >= since and a,
+            150,
+            "the bot's analysis of a candle closed pushed",
+        )
+        seen.append(round(z, 2))
+        if z * side > 0 and entry < abs(z) < stop:
             return
     raise AssertionError(f"the pushed candles' z never closed inside {band}: {seen}")
 
@@ -638,7 +662,7 @@ def signal_with_leg_a_held(
     bot.exchange.admin.inject_fault(
         "latency", endpoint=ORDER_ENDPOINT, symbol=symbol, reduce_only=False, latency_ms=hold_ms
     )
-    push_until_a_candle_closes_in_band(bot, z, band)
+    push_until_a_candle_closes_in_band(bot, lambda: bot.push_spread_z(z), side=z, band=band)
     unlock_signal_entries(bot)
     sent = bot.wait_for(
         lambda: [

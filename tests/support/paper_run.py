@@ -130,20 +130,6 @@ class PaperRun:
         answer = self.call("GET", "pair_candles", params={"pair": pair, "timeframe": "1m"})
         return answer.ok and "spread_z" in answer.json().get("columns", [])
 
-    def analysed_z(self, pair: str) -> tuple[datetime, float] | None:
-        """The bot's own spread z on its last analysed (closed) candle of `pair`, with the
-        candle's open time: what its entry decision reads, not a re-computation."""
-        answer = self.call("GET", "pair_candles", params={"pair": pair, "timeframe": "1m"})
-        if not answer.ok:
-            return None
-        body = answer.json()
-        if not body.get("data") or "spread_z" not in body.get("columns", []):
-            return None
-        last = dict(zip(body["columns"], body["data"][-1], strict=True))
-        if last["spread_z"] is None:
-            return None
-        return datetime.fromisoformat(str(last["date"])).astimezone(UTC), float(last["spread_z"])
-
     def open_trades(self) -> list[dict[str, Any]]:
         answer = self.call("GET", "status")
         return list(answer.json()) if answer.ok else []
